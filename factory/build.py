@@ -1,0 +1,310 @@
+"""Plan and execute builds: what to build in which order and why, then each build's steps.
+
+planning is pure (recipes + wheelhouse records + toolchain in, a list of planned
+builds out); executing touches the world through the source, host and wheelhouse
+modules only.
+"""
+
+from __future__ import annotations
+
+import datetime
+import shutil
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.utils import NormalizedName, canonicalize_name
+
+from .builders.base import BuildHost
+from .errors import BuildFailed, ConfigError, FactoryError
+from .progress import Progress, format_seconds
+from .records import (
+    BuildRecord,
+    FingerprintInputs,
+    Target,
+    WheelFile,
+    fingerprint,
+    fingerprint_inputs,
+    wheelhouse_records,
+    write_atomically,
+)
+from .recipe import LoadedRecipe
+from .repair import add_build_tag, repair, single_wheel
+from .source import prepare_tree, source_id
+from .wheelhouse import add_to_wheelhouse
+from .wheeltest import run_wheel_tests
+from .workspace import Workspace
+
+
+@dataclass(frozen=True)
+class PlannedBuild:
+    loaded: LoadedRecipe
+    target: Target
+    inputs: FingerprintInputs
+    fingerprint: str
+    action: str  # "build" or "skip"
+    reason: str  # why: "not built yet", "up to date (...)", "forced", ...
+
+    @property
+    def name(self) -> NormalizedName:
+        return self.loaded.name
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    project: str
+    action: str  # "built", "up-to-date", "skipped", "failed"
+    reason: str
+    wheel: str | None = None
+    record: str | None = None
+
+
+def host_python(host: BuildHost) -> str:
+    return ".".join(host.toolchain()["python"].split(".")[:2])
+
+
+def plan(
+    selected: Sequence[LoadedRecipe],
+    recipes: Mapping[NormalizedName, LoadedRecipe],
+    host: BuildHost,
+    wheelhouse: Path,
+    force: bool = False,
+) -> list[PlannedBuild]:
+    """Selected recipes plus their build dependencies, dependencies first."""
+    existing = wheelhouse_records(wheelhouse)
+    python = host_python(host)
+    planned = []
+    for loaded in _dependency_order(selected, recipes):
+        recipe = loaded.recipe
+        target = Target(arch=host.arch, python=python, policy=recipe.repair.policy)
+        inputs = fingerprint_inputs(loaded, source_id(loaded), target, host.toolchain())
+        digest = fingerprint(inputs)
+        if recipe.python and python not in recipe.python:
+            action, reason = "skip", f"recipe targets python {', '.join(recipe.python)}; the builder has {python}"
+        else:
+            action, reason = _staleness(loaded, target, digest, existing, force)
+        planned.append(PlannedBuild(loaded, target, inputs, digest, action, reason))
+    return planned
+
+
+def _staleness(
+    loaded: LoadedRecipe, target: Target, digest: str, existing: list[BuildRecord], force: bool
+) -> tuple[str, str]:
+    recipe = loaded.recipe
+    same_release = [
+        r
+        for r in existing
+        if canonicalize_name(r.project) == loaded.name
+        and r.version == recipe.version
+        and r.build_number == recipe.build_number
+        and r.inputs.target.arch == target.arch
+        and r.inputs.target.python == target.python
+    ]
+    for record in same_release:
+        if record.fingerprint == digest:
+            assert record.wheel is not None
+            if force:
+                return "build", "forced (--force)"
+            return "skip", f"up to date: {record.wheel.filename}"
+    if same_release and not force:
+        # A published file name never gets new bytes: a changed recipe needs a new build tag.
+        raise ConfigError(
+            f"{loaded.name} {recipe.version} build {recipe.build_number} was already built "
+            "from different inputs (recipe, patches, source or toolchain changed)",
+            hint=f"raise build_number in {loaded.path} to {recipe.build_number + 1}, "
+            "or pass --force to rebuild and keep the published wheel",
+        )
+    return "build", "not built yet" if not same_release else "forced (--force)"
+
+
+def _dependency_order(
+    selected: Sequence[LoadedRecipe], recipes: Mapping[NormalizedName, LoadedRecipe]
+) -> list[LoadedRecipe]:
+    ordered: list[LoadedRecipe] = []
+    done: set[NormalizedName] = set()
+    visiting: list[NormalizedName] = []
+
+    def visit(loaded: LoadedRecipe) -> None:
+        if loaded.name in done:
+            return
+        if loaded.name in visiting:
+            cycle = " -> ".join([*visiting[visiting.index(loaded.name) :], loaded.name])
+            raise ConfigError(
+                f"build.requires forms a cycle: {cycle}",
+                hint="one of these recipes must build without the other",
+            )
+        visiting.append(loaded.name)
+        for dependency in loaded.recipe.build.requires:
+            visit(recipes[canonicalize_name(dependency)])
+        visiting.pop()
+        done.add(loaded.name)
+        ordered.append(loaded)
+
+    for loaded in selected:
+        visit(loaded)
+    return ordered
+
+
+def prepare_system(planned: Sequence[PlannedBuild], host: BuildHost, workspace: Workspace) -> None:
+    """Install every build's system requirements before any build starts.
+
+    A requirement that does not exist in Debian is named here, not an hour into a build.
+    """
+    wanted = sorted(
+        {p for b in planned if b.action == "build" for p in b.loaded.recipe.build.system_requirements}
+    )
+    if wanted and host.missing_system_packages(wanted):
+        host.install_system_packages(wanted, workspace.logs / "system-packages.log")
+
+
+def execute_all(
+    planned: Sequence[PlannedBuild], host: BuildHost, workspace: Workspace, progress: Progress
+) -> list[BuildResult]:
+    """Run the planned builds in order; a failure skips what depends on it, not the rest."""
+    results: list[BuildResult] = []
+    failed: dict[NormalizedName, FactoryError] = {}
+    for build in planned:
+        label = f"{build.name} {build.loaded.recipe.version}"
+        blocked = [d for d in build.loaded.recipe.build.requires if canonicalize_name(d) in failed]
+        if blocked:
+            reason = f"build dependency {blocked[0]} failed"
+            progress.message(f"{label}: skipped, {reason}")
+            failed[build.name] = BuildFailed(f"{build.name} not built: {reason}")
+            results.append(BuildResult(build.name, "skipped", reason))
+            continue
+        if build.action == "skip":
+            progress.message(f"{label}: {build.reason}; nothing to do")
+            results.append(
+                BuildResult(build.name, "up-to-date" if "up to date" in build.reason else "skipped", build.reason)
+            )
+            continue
+        progress.message(f"{label}: building ({build.reason}) on {host.name}")
+        try:
+            record = execute(build, host, workspace, progress)
+        except FactoryError as error:
+            failed[build.name] = error
+            results.append(BuildResult(build.name, "failed", error.message))
+            if len(planned) > 1:
+                progress.message(f"{label}: FAILED: {error.message}")
+            continue
+        assert record.wheel is not None
+        results.append(BuildResult(build.name, "built", build.reason, record.wheel.filename, record.log))
+    if len(failed) == 1 and len(planned) == 1:
+        raise next(iter(failed.values()))
+    if failed:
+        raise BuildFailed(
+            f"{len(failed)} of {len(planned)} builds failed: {', '.join(sorted(failed))}",
+            hint=f"each build's log is under {workspace.logs}",
+        )
+    return results
+
+
+def execute(
+    build: PlannedBuild, host: BuildHost, workspace: Workspace, progress: Progress
+) -> BuildRecord:
+    """One build: fetch+patch, build, repair, test, then add to the wheelhouse atomically.
+
+    A record is written whatever happens; the wheelhouse changes only on success.
+    """
+    recipe = build.loaded.recipe
+    stem = f"{recipe.version}-{recipe.build_number}-{build.fingerprint[:12]}"
+    log = workspace.logs / build.name / f"{stem}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text("")
+    work = workspace.scratch / f"{build.name}-{build.fingerprint[:12]}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    record = BuildRecord(
+        project=recipe.name,
+        version=recipe.version,
+        build_number=recipe.build_number,
+        fingerprint=build.fingerprint,
+        inputs=build.inputs,
+        builder=host.name,
+        started=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        log=str(log),
+    )
+    timeout = float(recipe.build.timeout)
+
+    @contextmanager
+    def step(name: str) -> Iterator[None]:
+        started = time.monotonic()
+        try:
+            with progress.step(name):
+                yield
+        finally:
+            record.steps[name] = round(time.monotonic() - started, 3)
+
+    try:
+        with step("fetch"):
+            tree = prepare_tree(build.loaded, workspace.sources, work, log)
+        with step("build"):
+            raw = _build_wheel(build, host, tree, work / "dist", workspace.wheelhouse, log, progress)
+        with step("repair"):
+            wheel = repair(host, raw, work / "repaired", recipe.repair, log, timeout)
+            wheel = add_build_tag(host, wheel, recipe.build_number, log, timeout)
+        with step("test"):
+            run_wheel_tests(host, wheel, work / "test", recipe.test, workspace.wheelhouse, log, timeout)
+        record.wheel = WheelFile(wheel.name, _sha256(wheel), wheel.stat().st_size)
+        record.outcome = "success"
+        kept = add_to_wheelhouse(workspace.wheelhouse, wheel, record)
+        if kept:
+            progress.message(f"  kept the existing {wheel.name}: published files never get new bytes")
+    except FactoryError as error:
+        record.error = error.message
+        raise
+    except KeyboardInterrupt:
+        record.error = "interrupted"
+        raise
+    finally:
+        write_atomically(workspace.logs / build.name / f"{stem}.json", record.to_json().encode())
+        shutil.rmtree(work, ignore_errors=True)
+    total = format_seconds(sum(record.steps.values()))
+    progress.message(f"  -> {workspace.wheelhouse / record.wheel.filename} ({total})")
+    return record
+
+
+def _build_wheel(
+    build: PlannedBuild,
+    host: BuildHost,
+    tree: Path,
+    out_dir: Path,
+    wheelhouse: Path,
+    log: Path,
+    progress: Progress,
+) -> Path:
+    settings = build.loaded.recipe.build
+    argv = [host.python, "-m", "build", "--wheel", "--outdir", str(out_dir)]
+    for key, value in sorted(settings.config_settings.items()):
+        for item in [value] if isinstance(value, str) else value:
+            argv.append(f"--config-setting={key}={item}")
+    env = {
+        **settings.env,
+        # Build requirements come as wheels, ours first: never --no-binary :all:, which
+        # would compile Cython & co. from source inside build isolation (RISCV64.md).
+        "PIP_FIND_LINKS": str(wheelhouse),
+        "PIP_PREFER_BINARY": "1",
+    }
+    wheelhouse.mkdir(parents=True, exist_ok=True)
+    host.run(
+        [*argv, str(tree)],
+        log=log,
+        cwd=tree,
+        env=env,
+        timeout=float(settings.timeout),
+        binds=[tree, out_dir, wheelhouse],
+        on_line=progress.output_line,
+    )
+    return single_wheel(out_dir)
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -1,0 +1,188 @@
+"""The `factory` command: thin click commands, each parse-options-then-call.
+
+Errors are turned into one ``ERROR:`` line plus a hint here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import platform
+import sys
+import tempfile
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from .build import execute_all, plan, prepare_system
+from .builders.base import BuildHost
+from .errors import ConfigError, FactoryError
+from .progress import Progress
+from .recipe import load_recipes, select
+from .records import wheelhouse_records
+from .source import prepare_tree
+from .workspace import Workspace, default_cache_dir
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def workspace_options(command: F) -> F:
+    """The directory options every command shares."""
+    options = [
+        click.option("--recipes", "recipes_dir", type=click.Path(path_type=Path), default=Path("recipes"), show_default=True, help="Recipe directory."),
+        click.option("--patches", "patches_dir", type=click.Path(path_type=Path), default=None, help="Patch directory [default: patches/ beside the recipes]."),
+        click.option("--wheelhouse", type=click.Path(path_type=Path), default=Path("wheelhouse"), show_default=True, help="Where finished wheels and their records go."),
+        click.option("--logs", "logs_dir", type=click.Path(path_type=Path), default=Path("builds"), show_default=True, help="Build logs and records, failed builds too."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def make_workspace(recipes_dir: Path, patches_dir: Path | None, wheelhouse: Path, logs_dir: Path) -> Workspace:
+    return Workspace(
+        recipes=recipes_dir.absolute(),
+        patches=(patches_dir or recipes_dir.absolute().parent / "patches").absolute(),
+        wheelhouse=wheelhouse.absolute(),
+        logs=logs_dir.absolute(),
+        cache=default_cache_dir().absolute(),
+    )
+
+
+@click.group()
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.version_option(package_name="riscv64-wheel-factory")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Build, repair and test riscv64 wheels from YAML recipes."""
+    ctx.obj = {"debug": debug}
+
+
+@cli.command()
+@click.argument("packages", nargs=-1)
+@click.option("--all", "build_all", is_flag=True, help="Build every recipe.")
+@click.option("--force", is_flag=True, help="Rebuild even if up to date.")
+@click.option("--native", is_flag=True, help="Build for this host's architecture instead of riscv64.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@workspace_options
+def build(packages: tuple[str, ...], build_all: bool, force: bool, native: bool, as_json: bool, **dirs: Any) -> None:
+    """Build, repair and test wheels for PACKAGES (or --all)."""
+    workspace = make_workspace(**dirs)
+    if not packages and not build_all:
+        raise ConfigError("name the packages to build, or pass --all", hint="`factory list` shows the recipes")
+    recipes = load_recipes(workspace.recipes, workspace.patches)
+    selected = list(recipes.values()) if build_all else select(recipes, packages)
+    progress = Progress()
+    host = choose_host(native, workspace, progress)
+    planned = plan(selected, recipes, host, workspace.wheelhouse, force=force)
+    prepare_system(planned, host, workspace)
+    results = execute_all(planned, host, workspace, progress)
+    if as_json:
+        click.echo(json.dumps([dataclasses.asdict(r) for r in results], indent=2))
+
+
+def choose_host(native: bool, workspace: Workspace, progress: Progress) -> BuildHost:
+    """riscv64 by default: natively on a riscv64 machine, else in the emulated userland."""
+    from .builders.native import NativeHost
+
+    if native or platform.machine() == "riscv64":
+        return NativeHost()
+    from .builders.userland import ensure_userland
+
+    progress.message(f"building for riscv64 on {platform.machine()}: using the emulated riscv64 userland")
+    return ensure_userland(workspace.cache, workspace.logs / "userland.log", on_line=progress.output_line)
+
+
+@cli.command()
+@click.argument("packages", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@workspace_options
+def check(packages: tuple[str, ...], as_json: bool, **dirs: Any) -> None:
+    """Validate recipes and apply every patch to its source; compiles nothing."""
+    workspace = make_workspace(**dirs)
+    recipes = load_recipes(workspace.recipes, workspace.patches)
+    chosen = select(recipes, packages) if packages else list(recipes.values())
+    problems: list[str] = []
+    report = []
+    for loaded in chosen:
+        with tempfile.TemporaryDirectory(prefix=f"check-{loaded.name}-") as temp:
+            log = Path(temp) / "check.log"
+            try:
+                prepare_tree(loaded, workspace.sources, Path(temp), log)
+            except FactoryError as error:
+                problems.append(f"{loaded.path}: {error.message}")
+                report.append({"project": loaded.name, "ok": False, "error": error.message})
+                continue
+        report.append({"project": loaded.name, "ok": True, "error": None})
+        if not as_json:
+            click.echo(f"{loaded.name}: ok ({len(loaded.patch_files)} patches apply)")
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+    if problems:
+        raise ConfigError(
+            f"{len(problems)} of {len(chosen)} recipes failed the check",
+            hint="fix the sources or patches named above",
+            details=tuple(problems),
+        )
+
+
+@cli.command(name="list")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@workspace_options
+def list_recipes(as_json: bool, **dirs: Any) -> None:
+    """List the recipes and the wheels built from them."""
+    workspace = make_workspace(**dirs)
+    recipes = load_recipes(workspace.recipes, workspace.patches)
+    built: dict[str, list[str]] = {}
+    for record in wheelhouse_records(workspace.wheelhouse):
+        if record.wheel is not None:
+            built.setdefault(record.project.lower(), []).append(record.wheel.filename)
+    rows = [
+        {
+            "project": loaded.name,
+            "version": loaded.recipe.version,
+            "build_number": loaded.recipe.build_number,
+            "source": loaded.recipe.source.kind,
+            "patches": len(loaded.patch_files),
+            "wheels": sorted(built.get(loaded.recipe.name.lower(), [])),
+        }
+        for loaded in recipes.values()
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        wheels = ", ".join(row["wheels"]) or "not built"
+        click.echo(f"{row['project']:<24} {row['version']:<12} build {row['build_number']}  {row['source']:<7} {wheels}")
+
+
+def main() -> None:
+    debug = "--debug" in sys.argv[1:]
+    try:
+        cli.main(standalone_mode=False)
+    except FactoryError as error:
+        if debug:
+            traceback.print_exc()
+        for line in error.details:
+            click.echo(line, err=True)
+        click.echo(f"ERROR: {error.message}", err=True)
+        if error.hint:
+            click.echo(f"  hint: {error.hint}", err=True)
+        sys.exit(error.exit_code)
+    except click.exceptions.Abort:
+        click.echo("ERROR: interrupted", err=True)
+        sys.exit(130)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except KeyboardInterrupt:
+        click.echo("ERROR: interrupted", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

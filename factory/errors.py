@@ -1,0 +1,48 @@
+"""One error hierarchy: every failure the user can cause or meet, with its exit code.
+
+Each error is caught once, in ``cli.main``, and printed as one ``ERROR:`` line plus
+a hint (the cibuildwheel ``errors.py`` pattern), so no module prints its own errors.
+"""
+
+from __future__ import annotations
+
+
+class FactoryError(Exception):
+    """A failure with a message for the user and a hint on what to do about it."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str = "", details: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        # Lines printed before the ERROR line: every problem found, or a log's tail.
+        self.details = details
+
+
+class ConfigError(FactoryError):
+    """Bad input: recipes, patches, options. Nothing was built."""
+
+    exit_code = 2
+
+
+class SourceError(FactoryError):
+    """A source could not be fetched, verified or patched."""
+
+    exit_code = 3
+
+
+class BuildFailed(FactoryError):
+    """A build, repair or wheel test step failed; the wheelhouse is unchanged."""
+
+    exit_code = 4
+
+
+class StepTimeout(BuildFailed):
+    """A step ran past its timeout and its whole process tree was killed."""
+
+
+class EnvironmentProblem(FactoryError):
+    """The host lacks something the factory needs (a tool, root, binfmt...)."""
+
+    exit_code = 5

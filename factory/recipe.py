@@ -1,0 +1,374 @@
+"""Recipes: the closed schema, loading with file:line positions, all errors at once.
+
+A recipe is data; the code is generic. The schema is a set of frozen pydantic models
+with ``extra="forbid"`` and strict types, so a typo is an error instead of a silently
+ignored key. YAML is composed into nodes first so that every problem can be reported
+at the line it comes from (pyodide-build's recipe/spec.py does the same job).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import InvalidVersion, Version
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import ConfigError
+from .patches import parse_header
+
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+COMMIT = re.compile(r"^[0-9a-f]{40}$")
+PROJECT_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)  # PEP 508
+POLICY = re.compile(r"^(auto|manylinux_\d+_\d+_\w+|musllinux_\d+_\d+_\w+)$")
+PYTHON_VERSION = re.compile(r"^3\.\d+$")
+DEFAULT_TIMEOUT_SECONDS = 4 * 3600
+
+
+class _Closed(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+def _check_sha256(value: str) -> str:
+    if not SHA256.match(value):
+        raise ValueError(f"sha256 must be 64 lowercase hex characters, got {value!r}")
+    return value
+
+
+class PypiSource(_Closed):
+    """The sdist of ``name`` (default: the recipe's name) at the recipe's version."""
+
+    sha256: str
+    name: str | None = None
+
+    _sha = field_validator("sha256")(_check_sha256)
+
+
+class GitSource(_Closed):
+    """A fork at a pinned commit. ``url`` may be any git URL, a local path or file:// URL."""
+
+    url: str
+    commit: str
+
+    @field_validator("commit")
+    @classmethod
+    def _full_commit(cls, value: str) -> str:
+        if not COMMIT.match(value):
+            raise ValueError(
+                f"commit must be a full 40-character hex commit hash, got {value!r} "
+                "(branches and tags move; pin the commit)"
+            )
+        return value
+
+
+class ArchiveSource(_Closed):
+    """A source archive (tar.gz, zip...) at a URL, pinned by its hash."""
+
+    url: str
+    sha256: str
+
+    _sha = field_validator("sha256")(_check_sha256)
+
+
+class Source(_Closed):
+    pypi: PypiSource | None = None
+    git: GitSource | None = None
+    archive: ArchiveSource | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Source:
+        given = [kind for kind in ("pypi", "git", "archive") if getattr(self, kind) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "source must have exactly one of 'pypi', 'git', 'archive'"
+                + (f" (found {', '.join(given)})" if given else "")
+            )
+        return self
+
+    @property
+    def kind(self) -> Literal["pypi", "git", "archive"]:
+        if self.pypi is not None:
+            return "pypi"
+        return "git" if self.git is not None else "archive"
+
+
+class BuildSettings(_Closed):
+    env: dict[str, str] = Field(default_factory=dict)
+    config_settings: dict[str, str | list[str]] = Field(default_factory=dict)
+    subdirectory: str | None = None
+    system_requirements: list[str] = Field(default_factory=list)
+    requires: list[str] = Field(default_factory=list)  # other recipes, built first
+    timeout: Annotated[int, Field(gt=0)] = DEFAULT_TIMEOUT_SECONDS
+
+    @field_validator("subdirectory")
+    @classmethod
+    def _relative_subdirectory(cls, value: str | None) -> str | None:
+        if value is not None and (value.startswith("/") or ".." in Path(value).parts):
+            raise ValueError(f"subdirectory must be a relative path inside the source, got {value!r}")
+        return value
+
+    @field_validator("system_requirements")
+    @classmethod
+    def _debian_names(cls, value: list[str]) -> list[str]:
+        for package in value:
+            if not re.match(r"^[a-z0-9][a-z0-9+.-]+$", package):
+                raise ValueError(f"{package!r} is not a Debian package name")
+        return value
+
+
+class RepairSettings(_Closed):
+    policy: str = "auto"  # auto: the lowest manylinux policy the wheel satisfies
+    exclude: list[str] = Field(default_factory=list)  # sonames not to graft
+
+    @field_validator("policy")
+    @classmethod
+    def _known_policy_shape(cls, value: str) -> str:
+        if not POLICY.match(value):
+            raise ValueError(f"policy must be 'auto' or like 'manylinux_2_31_riscv64', got {value!r}")
+        return value
+
+
+class TestSettings(_Closed):
+    imports: list[str] = Field(default_factory=list)
+    commands: list[str] = Field(default_factory=list)
+
+
+class Recipe(_Closed):
+    name: str
+    version: str
+    build_number: Annotated[int, Field(ge=0)] = 0
+    upstream: str | None = None  # the PyPI project tracked (PEP 708); default: name
+    source: Source
+    patches: list[str] = Field(default_factory=list)
+    build: BuildSettings = Field(default_factory=BuildSettings)
+    python: list[str] = Field(default_factory=list)  # e.g. ["3.13"]; empty: any
+    repair: RepairSettings = Field(default_factory=RepairSettings)
+    test: TestSettings = Field(default_factory=TestSettings)
+
+    @field_validator("name")
+    @classmethod
+    def _project_name(cls, value: str) -> str:
+        if not PROJECT_NAME.match(value):
+            raise ValueError(f"{value!r} is not a valid Python project name")
+        return value
+
+    @field_validator("version")
+    @classmethod
+    def _pep440(cls, value: str) -> str:
+        try:
+            Version(value)
+        except InvalidVersion:
+            raise ValueError(f"{value!r} is not a PEP 440 version") from None
+        return value
+
+    @field_validator("patches")
+    @classmethod
+    def _plain_file_names(cls, value: list[str]) -> list[str]:
+        for patch in value:
+            if "/" in patch or "\\" in patch or patch in ("", ".", ".."):
+                raise ValueError(
+                    f"patch {patch!r} must be a file name inside patches/<name>/ (no paths)"
+                )
+        return value
+
+    @field_validator("python")
+    @classmethod
+    def _python_versions(cls, value: list[str]) -> list[str]:
+        for version in value:
+            if not PYTHON_VERSION.match(version):
+                raise ValueError(f"python versions look like '3.13', got {version!r}")
+        return value
+
+    @property
+    def project(self) -> NormalizedName:
+        return canonicalize_name(self.name)
+
+    @property
+    def upstream_project(self) -> NormalizedName:
+        return canonicalize_name(self.upstream or self.name)
+
+
+@dataclass(frozen=True)
+class LoadedRecipe:
+    """A validated recipe with where it came from and the patch files it applies."""
+
+    recipe: Recipe
+    path: Path
+    patch_files: tuple[Path, ...]
+
+    @property
+    def name(self) -> NormalizedName:
+        return self.recipe.project
+
+
+# --- loading ---------------------------------------------------------------------
+
+
+def check_recipe_name(name: str) -> None:
+    """A name given on the command line must not be able to point outside recipes/."""
+    if "/" in name or "\\" in name or ".." in name or not name:
+        raise ConfigError(
+            f"{name!r} is not a recipe name (it must not contain a path separator or '..')",
+            hint="pass the package name, e.g. `factory build pyyaml`; `factory list` shows them",
+        )
+
+
+def load_recipes(recipes_dir: Path, patches_dir: Path) -> dict[NormalizedName, LoadedRecipe]:
+    """Load and validate every recipe; raise one ConfigError listing every problem."""
+    if not recipes_dir.is_dir():
+        raise ConfigError(
+            f"recipes directory {recipes_dir} does not exist",
+            hint="run from the project root or pass --recipes DIR",
+        )
+    problems: list[str] = []
+    loaded: dict[NormalizedName, LoadedRecipe] = {}
+    for path in sorted(recipes_dir.glob("*.y*ml")):
+        result = _load_one(path, patches_dir)
+        if isinstance(result, LoadedRecipe):
+            if result.name in loaded:
+                problems.append(
+                    f"{path}:1: project {result.name!r} is also defined in {loaded[result.name].path}"
+                )
+            else:
+                loaded[result.name] = result
+        else:
+            problems.extend(result)
+    problems.extend(_dependency_problems(loaded))
+    if problems:
+        files = len({p.split(":", 1)[0] for p in problems})
+        raise ConfigError(
+            f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in "
+            f"{files} recipe{'s' if files != 1 else ''}",
+            hint="fix the recipes listed above; `factory check` validates them without building",
+            details=tuple(problems),
+        )
+    return loaded
+
+
+def select(
+    recipes: Mapping[NormalizedName, LoadedRecipe], names: Iterable[str]
+) -> list[LoadedRecipe]:
+    chosen = []
+    for name in names:
+        check_recipe_name(name)
+        found = recipes.get(canonicalize_name(name))
+        if found is None:
+            raise ConfigError(
+                f"no recipe named {name!r}",
+                hint=f"known recipes: {', '.join(sorted(recipes)) or '(none)'}; "
+                "add recipes/<name>.yaml to make one",
+            )
+        chosen.append(found)
+    return chosen
+
+
+def _load_one(path: Path, patches_dir: Path) -> LoadedRecipe | list[str]:
+    try:
+        text = path.read_text(encoding="utf-8")
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        return [f"{path}:{line}: malformed YAML: {exc.problem or exc.context}"]
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        return [f"{path}:1: cannot read recipe: {exc}"]
+    if not isinstance(data, dict) or node is None:
+        return [f"{path}:1: a recipe must be a YAML mapping of keys to values"]
+    lines = _line_index(node)
+    try:
+        recipe = Recipe.model_validate(data)
+    except ValidationError as exc:
+        return [
+            f"{path}:{_line_for(lines, tuple(err['loc']))}: {_describe(err)}"
+            for err in exc.errors()
+        ]
+    problems = []
+    if canonicalize_name(path.stem) != recipe.project:
+        problems.append(
+            f"{path}:{lines.get(('name',), 1)}: name {recipe.name!r} does not match the file "
+            f"name; call the file {recipe.project}.yaml"
+        )
+    patch_files = []
+    for index, patch in enumerate(recipe.patches):
+        patch_path = patches_dir / recipe.project / patch
+        where = f"{path}:{lines.get(('patches', index), 1)}"
+        if not patch_path.is_file():
+            problems.append(f"{where}: patch {patch} not found in {patches_dir / recipe.project}")
+            continue
+        try:
+            parse_header(patch_path.read_text(encoding="utf-8", errors="replace"))
+        except ValueError as exc:
+            problems.append(f"{where}: patch {patch}: {exc}")
+        patch_files.append(patch_path)
+    if problems:
+        return problems
+    return LoadedRecipe(recipe, path, tuple(patch_files))
+
+
+def _dependency_problems(loaded: Mapping[NormalizedName, LoadedRecipe]) -> list[str]:
+    problems = []
+    for item in loaded.values():
+        for dependency in item.recipe.build.requires:
+            if canonicalize_name(dependency) not in loaded:
+                problems.append(
+                    f"{item.path}:1: build.requires names {dependency!r}, which has no recipe"
+                )
+    return problems
+
+
+def _line_index(node: yaml.Node) -> dict[tuple[str | int, ...], int]:
+    """Map each key path (('source', 'git', 'commit')) to its 1-based line."""
+    lines: dict[tuple[str | int, ...], int] = {}
+
+    def walk(current: yaml.Node, path: tuple[str | int, ...]) -> None:
+        lines[path] = current.start_mark.line + 1
+        if isinstance(current, yaml.MappingNode):
+            for key_node, value_node in current.value:
+                key_path = (*path, str(key_node.value))
+                walk(value_node, key_path)
+                # Unknown keys are reported at the key itself, which is what to delete.
+                lines[key_path] = key_node.start_mark.line + 1
+        elif isinstance(current, yaml.SequenceNode):
+            for index, item in enumerate(current.value):
+                walk(item, (*path, index))
+
+    walk(node, ())
+    return lines
+
+
+def _line_for(lines: Mapping[tuple[str | int, ...], int], loc: tuple[Any, ...]) -> int:
+    # pydantic appends the union member or validator name for some errors; walk up
+    # until a path the YAML actually has.
+    for end in range(len(loc), -1, -1):
+        if loc[:end] in lines:
+            return lines[loc[:end]]
+    return 1
+
+
+def _describe(err: Mapping[str, Any]) -> str:
+    loc = ".".join(str(part) for part in err["loc"])
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        return f"unknown key {loc!r}"
+    if kind == "missing":
+        return f"missing required key {loc!r}"
+    if kind == "value_error":
+        message = str(err["msg"]).removeprefix("Value error, ")
+        return f"{loc}: {message}" if loc else message
+    expected = {
+        "string_type": "a string",
+        "int_type": "an integer",
+        "list_type": "a list",
+        "dict_type": "a mapping",
+        "model_type": "a mapping",
+        "model_attributes_type": "a mapping",
+    }.get(kind)
+    if expected is not None:
+        return f"{loc}: expected {expected}, got {type(err['input']).__name__} {err['input']!r}"
+    return f"{loc}: {err['msg']}"

@@ -1,0 +1,125 @@
+"""Build records and input fingerprints.
+
+A record is written for every build, successful or not. The fingerprint is a hash
+over everything that can change the wheel's bytes (recipe, patch contents, pinned
+source, target and toolchain), so "is it up to date?" is answered from content,
+never from mtimes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from .recipe import LoadedRecipe
+
+RECORD_SUFFIX = ".build.json"
+Outcome = Literal["success", "failed"]
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the wheel is built for."""
+
+    arch: str
+    python: str  # "3.13"
+    policy: str  # the recipe's repair policy ("auto" or a manylinux tag)
+
+
+@dataclass(frozen=True)
+class FingerprintInputs:
+    recipe: dict[str, Any]
+    patches: dict[str, str]  # file name -> sha256 of its content, in apply order
+    source: str
+    target: Target
+    toolchain: dict[str, str]
+
+
+def fingerprint_inputs(
+    loaded: LoadedRecipe, source: str, target: Target, toolchain: dict[str, str]
+) -> FingerprintInputs:
+    return FingerprintInputs(
+        recipe=loaded.recipe.model_dump(mode="json"),
+        patches={
+            path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in loaded.patch_files
+        },
+        source=source,
+        target=target,
+        toolchain=dict(sorted(toolchain.items())),
+    )
+
+
+def fingerprint(inputs: FingerprintInputs) -> str:
+    canonical = json.dumps(dataclasses.asdict(inputs), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class WheelFile:
+    filename: str
+    sha256: str
+    size: int
+
+
+@dataclass
+class BuildRecord:
+    project: str
+    version: str
+    build_number: int
+    fingerprint: str
+    inputs: FingerprintInputs
+    builder: str
+    started: str  # ISO 8601 UTC; the index uses it as the upload time (PEP 700)
+    outcome: Outcome = "failed"
+    error: str = ""
+    steps: dict[str, float] = field(default_factory=dict)  # step -> seconds
+    wheel: WheelFile | None = None
+    log: str = ""
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> BuildRecord:
+        data = json.loads(text)
+        inputs = data.pop("inputs")
+        inputs["target"] = Target(**inputs["target"])
+        wheel = data.pop("wheel")
+        return cls(
+            inputs=FingerprintInputs(**inputs),
+            wheel=WheelFile(**wheel) if wheel else None,
+            **data,
+        )
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Temp file in the same directory, fsync, rename: readers see old or new, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        # mkstemp creates 0600; published files must be readable by the web server.
+        os.fchmod(fd, 0o644)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        os.unlink(temp)
+        raise
+
+
+def wheelhouse_records(wheelhouse: Path) -> list[BuildRecord]:
+    """Records of the wheels present in the wheelhouse (a record without its wheel is ignored)."""
+    records = []
+    for path in sorted(wheelhouse.glob(f"*.whl{RECORD_SUFFIX}")):
+        wheel = path.with_name(path.name.removesuffix(RECORD_SUFFIX))
+        if wheel.is_file():
+            records.append(BuildRecord.from_json(path.read_text(encoding="utf-8")))
+    return records
