@@ -7,6 +7,7 @@ logged the same way, can be interrupted cleanly and fail with the same kind of e
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import shlex
 import signal
@@ -78,11 +79,9 @@ def run(
         except FileNotFoundError:
             raise EnvironmentProblem(
                 f"{argv[0]} is not installed (needed to run: {shlex.join(argv)})",
-                hint=f"install {argv[0]} (on Debian/Ubuntu: `make deps` installs every tool the factory uses)",
+                hint=f"install {argv[0]} (`make deps` installs every tool the factory uses)",
             ) from None
-        reader = threading.Thread(
-            target=_pump, args=(proc, log_file, tail, on_line), daemon=True
-        )
+        reader = threading.Thread(target=_pump, args=(proc, log_file, tail, on_line), daemon=True)
         reader.start()
         try:
             returncode = proc.wait(timeout=timeout)
@@ -150,10 +149,8 @@ def _kill_tree(proc: subprocess.Popen[str]) -> None:
             proc.wait(timeout=wait)
             if sig == signal.SIGTERM:
                 # The leader is gone; make sure no grandchild outlives it.
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
             return
         except subprocess.TimeoutExpired:
             continue

@@ -20,6 +20,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from .builders.base import BuildHost
 from .errors import BuildFailed, ConfigError, FactoryError
 from .progress import Progress, format_seconds
+from .recipe import LoadedRecipe
 from .records import (
     BuildRecord,
     FingerprintInputs,
@@ -30,7 +31,6 @@ from .records import (
     wheelhouse_records,
     write_atomically,
 )
-from .recipe import LoadedRecipe
 from .repair import add_build_tag, repair, single_wheel
 from .source import prepare_tree, source_id
 from .wheelhouse import add_to_wheelhouse
@@ -82,7 +82,10 @@ def plan(
         inputs = fingerprint_inputs(loaded, source_id(loaded), target, host.toolchain())
         digest = fingerprint(inputs)
         if recipe.python and python not in recipe.python:
-            action, reason = "skip", f"recipe targets python {', '.join(recipe.python)}; the builder has {python}"
+            action, reason = (
+                "skip",
+                f"recipe targets python {', '.join(recipe.python)}; the builder has {python}",
+            )
         else:
             action, reason = _staleness(loaded, target, digest, existing, force)
         planned.append(PlannedBuild(loaded, target, inputs, digest, action, reason))
@@ -153,7 +156,12 @@ def prepare_system(planned: Sequence[PlannedBuild], host: BuildHost, workspace: 
     A requirement that does not exist in Debian is named here, not an hour into a build.
     """
     wanted = sorted(
-        {p for b in planned if b.action == "build" for p in b.loaded.recipe.build.system_requirements}
+        {
+            p
+            for b in planned
+            if b.action == "build"
+            for p in b.loaded.recipe.build.system_requirements
+        }
     )
     if wanted and host.missing_system_packages(wanted):
         host.install_system_packages(wanted, workspace.logs / "system-packages.log")
@@ -177,7 +185,11 @@ def execute_all(
         if build.action == "skip":
             progress.message(f"{label}: {build.reason}; nothing to do")
             results.append(
-                BuildResult(build.name, "up-to-date" if "up to date" in build.reason else "skipped", build.reason)
+                BuildResult(
+                    build.name,
+                    "up-to-date" if "up to date" in build.reason else "skipped",
+                    build.reason,
+                )
             )
             continue
         progress.message(f"{label}: building ({build.reason}) on {host.name}")
@@ -190,7 +202,9 @@ def execute_all(
                 progress.message(f"{label}: FAILED: {error.message}")
             continue
         assert record.wheel is not None
-        results.append(BuildResult(build.name, "built", build.reason, record.wheel.filename, record.log))
+        results.append(
+            BuildResult(build.name, "built", build.reason, record.wheel.filename, record.log)
+        )
     if len(failed) == 1 and len(planned) == 1:
         raise next(iter(failed.values()))
     if failed:
@@ -241,17 +255,23 @@ def execute(
         with step("fetch"):
             tree = prepare_tree(build.loaded, workspace.sources, work, log)
         with step("build"):
-            raw = _build_wheel(build, host, tree, work / "dist", workspace.wheelhouse, log, progress)
+            raw = _build_wheel(
+                build, host, tree, work / "dist", workspace.wheelhouse, log, progress
+            )
         with step("repair"):
             wheel = repair(host, raw, work / "repaired", recipe.repair, log, timeout)
             wheel = add_build_tag(host, wheel, recipe.build_number, log, timeout)
         with step("test"):
-            run_wheel_tests(host, wheel, work / "test", recipe.test, workspace.wheelhouse, log, timeout)
+            run_wheel_tests(
+                host, wheel, work / "test", recipe.test, workspace.wheelhouse, log, timeout
+            )
         record.wheel = WheelFile(wheel.name, _sha256(wheel), wheel.stat().st_size)
         record.outcome = "success"
         kept = add_to_wheelhouse(workspace.wheelhouse, wheel, record)
         if kept:
-            progress.message(f"  kept the existing {wheel.name}: published files never get new bytes")
+            progress.message(
+                f"  kept the existing {wheel.name}: published files never get new bytes"
+            )
     except FactoryError as error:
         record.error = error.message
         raise

@@ -6,7 +6,6 @@ Errors are turned into one ``ERROR:`` line plus a hint here and nowhere else.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import platform
 import sys
@@ -33,17 +32,45 @@ F = TypeVar("F", bound=Callable[..., Any])
 def workspace_options(command: F) -> F:
     """The directory options every command shares."""
     options = [
-        click.option("--recipes", "recipes_dir", type=click.Path(path_type=Path), default=Path("recipes"), show_default=True, help="Recipe directory."),
-        click.option("--patches", "patches_dir", type=click.Path(path_type=Path), default=None, help="Patch directory [default: patches/ beside the recipes]."),
-        click.option("--wheelhouse", type=click.Path(path_type=Path), default=Path("wheelhouse"), show_default=True, help="Where finished wheels and their records go."),
-        click.option("--logs", "logs_dir", type=click.Path(path_type=Path), default=Path("builds"), show_default=True, help="Build logs and records, failed builds too."),
+        click.option(
+            "--recipes",
+            "recipes_dir",
+            type=click.Path(path_type=Path),
+            default=Path("recipes"),
+            show_default=True,
+            help="Recipe directory.",
+        ),
+        click.option(
+            "--patches",
+            "patches_dir",
+            type=click.Path(path_type=Path),
+            default=None,
+            help="Patch directory [default: patches/ beside the recipes].",
+        ),
+        click.option(
+            "--wheelhouse",
+            type=click.Path(path_type=Path),
+            default=Path("wheelhouse"),
+            show_default=True,
+            help="Where finished wheels and their records go.",
+        ),
+        click.option(
+            "--logs",
+            "logs_dir",
+            type=click.Path(path_type=Path),
+            default=Path("builds"),
+            show_default=True,
+            help="Build logs and records, failed builds too.",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
     return command
 
 
-def make_workspace(recipes_dir: Path, patches_dir: Path | None, wheelhouse: Path, logs_dir: Path) -> Workspace:
+def make_workspace(
+    recipes_dir: Path, patches_dir: Path | None, wheelhouse: Path, logs_dir: Path
+) -> Workspace:
     return Workspace(
         recipes=recipes_dir.absolute(),
         patches=(patches_dir or recipes_dir.absolute().parent / "patches").absolute(),
@@ -66,14 +93,25 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.argument("packages", nargs=-1)
 @click.option("--all", "build_all", is_flag=True, help="Build every recipe.")
 @click.option("--force", is_flag=True, help="Rebuild even if up to date.")
-@click.option("--native", is_flag=True, help="Build for this host's architecture instead of riscv64.")
+@click.option(
+    "--native", is_flag=True, help="Build for this host's architecture instead of riscv64."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @workspace_options
-def build(packages: tuple[str, ...], build_all: bool, force: bool, native: bool, as_json: bool, **dirs: Any) -> None:
+def build(
+    packages: tuple[str, ...],
+    build_all: bool,
+    force: bool,
+    native: bool,
+    as_json: bool,
+    **dirs: Any,
+) -> None:
     """Build, repair and test wheels for PACKAGES (or --all)."""
     workspace = make_workspace(**dirs)
     if not packages and not build_all:
-        raise ConfigError("name the packages to build, or pass --all", hint="`factory list` shows the recipes")
+        raise ConfigError(
+            "name the packages to build, or pass --all", hint="`factory list` shows the recipes"
+        )
     recipes = load_recipes(workspace.recipes, workspace.patches)
     selected = list(recipes.values()) if build_all else select(recipes, packages)
     progress = Progress()
@@ -93,8 +131,12 @@ def choose_host(native: bool, workspace: Workspace, progress: Progress) -> Build
         return NativeHost()
     from .builders.userland import ensure_userland
 
-    progress.message(f"building for riscv64 on {platform.machine()}: using the emulated riscv64 userland")
-    return ensure_userland(workspace.cache, workspace.logs / "userland.log", on_line=progress.output_line)
+    progress.message(
+        f"building for riscv64 on {platform.machine()}: using the emulated riscv64 userland"
+    )
+    return ensure_userland(
+        workspace.cache, workspace.logs / "userland.log", on_line=progress.output_line
+    )
 
 
 @cli.command()
@@ -141,7 +183,7 @@ def list_recipes(as_json: bool, **dirs: Any) -> None:
     for record in wheelhouse_records(workspace.wheelhouse):
         if record.wheel is not None:
             built.setdefault(record.project.lower(), []).append(record.wheel.filename)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "project": loaded.name,
             "version": loaded.recipe.version,
@@ -157,7 +199,10 @@ def list_recipes(as_json: bool, **dirs: Any) -> None:
         return
     for row in rows:
         wheels = ", ".join(row["wheels"]) or "not built"
-        click.echo(f"{row['project']:<24} {row['version']:<12} build {row['build_number']}  {row['source']:<7} {wheels}")
+        click.echo(
+            f"{row['project']:<24} {row['version']:<12} build {row['build_number']}  "
+            f"{row['source']:<7} {wheels}"
+        )
 
 
 def main() -> None:

@@ -27,6 +27,8 @@ UPSTREAM_STATUSES: dict[str, bool] = {
 
 _DIFF_START = re.compile(r"^(diff --git |--- |Index: )", re.MULTILINE)
 _STATUS_LINE = re.compile(r"^Upstream-Status:[ \t]*(\S+)?[ \t]*(.*)$", re.MULTILINE)
+_MESSAGE_END = re.compile(r"^---$", re.MULTILINE)
+_SUBJECT_PREFIX = re.compile(r"^Subject:\s*(\[PATCH[^\]]*\]\s*)?")
 
 
 @dataclass(frozen=True)
@@ -54,12 +56,13 @@ def parse_header(text: str) -> PatchHeader:
             f"unknown Upstream-Status {status!r}; use one of {', '.join(UPSTREAM_STATUSES)}"
         )
     if UPSTREAM_STATUSES[status] and not detail:
-        raise ValueError(
-            f"'Upstream-Status: {status}' needs a link or [reason] after it"
-        )
+        raise ValueError(f"'Upstream-Status: {status}' needs a link or [reason] after it")
+    rest = header[: status_match.start()] + header[status_match.end() :]
+    # In `git format-patch` output the message ends at a '---' line; a diffstat follows.
+    message = _MESSAGE_END.split(rest, maxsplit=1)[0]
     description_lines = [
-        line.removeprefix("Subject:").strip()
-        for line in (header[: status_match.start()] + header[status_match.end() :]).splitlines()
+        _SUBJECT_PREFIX.sub("", line).strip()
+        for line in message.splitlines()
         # mbox envelope lines from `git format-patch` say nothing about why.
         if line.strip() and not line.startswith(("From ", "From:", "Date:"))
     ]

@@ -10,14 +10,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .errors import ConfigError
 from .patches import parse_header
@@ -36,8 +44,31 @@ class _Closed(BaseModel):
 
 def _check_sha256(value: str) -> str:
     if not SHA256.match(value):
-        raise ValueError(f"sha256 must be 64 lowercase hex characters, got {value!r}")
+        raise ValueError(
+            f"must be 64 lowercase hex characters, got {value!r} ({len(value)} characters)"
+        )
     return value
+
+
+# List items are validated one by one so that a problem is reported at its entry's line.
+
+
+def _check_patch_name(patch: str) -> str:
+    if "/" in patch or "\\" in patch or patch in ("", ".", ".."):
+        raise ValueError(f"patch {patch!r} must be a file name inside patches/<name>/ (no paths)")
+    return patch
+
+
+def _check_python_version(version: str) -> str:
+    if not PYTHON_VERSION.match(version):
+        raise ValueError(f"python versions look like '3.13', got {version!r}")
+    return version
+
+
+def _check_debian_name(package: str) -> str:
+    if not re.match(r"^[a-z0-9][a-z0-9+.-]+$", package):
+        raise ValueError(f"{package!r} is not a Debian package name")
+    return package
 
 
 class PypiSource(_Closed):
@@ -60,7 +91,7 @@ class GitSource(_Closed):
     def _full_commit(cls, value: str) -> str:
         if not COMMIT.match(value):
             raise ValueError(
-                f"commit must be a full 40-character hex commit hash, got {value!r} "
+                f"must be a full 40-character hex commit hash, got {value!r} "
                 "(branches and tags move; pin the commit)"
             )
         return value
@@ -85,8 +116,8 @@ class Source(_Closed):
         given = [kind for kind in ("pypi", "git", "archive") if getattr(self, kind) is not None]
         if len(given) != 1:
             raise ValueError(
-                "source must have exactly one of 'pypi', 'git', 'archive'"
-                + (f" (found {', '.join(given)})" if given else "")
+                "needs exactly one of 'pypi', 'git', 'archive'; found "
+                + (" and ".join(given) if given else "none")
             )
         return self
 
@@ -101,7 +132,9 @@ class BuildSettings(_Closed):
     env: dict[str, str] = Field(default_factory=dict)
     config_settings: dict[str, str | list[str]] = Field(default_factory=dict)
     subdirectory: str | None = None
-    system_requirements: list[str] = Field(default_factory=list)
+    system_requirements: list[Annotated[str, AfterValidator(_check_debian_name)]] = Field(
+        default_factory=list
+    )
     requires: list[str] = Field(default_factory=list)  # other recipes, built first
     timeout: Annotated[int, Field(gt=0)] = DEFAULT_TIMEOUT_SECONDS
 
@@ -109,15 +142,7 @@ class BuildSettings(_Closed):
     @classmethod
     def _relative_subdirectory(cls, value: str | None) -> str | None:
         if value is not None and (value.startswith("/") or ".." in Path(value).parts):
-            raise ValueError(f"subdirectory must be a relative path inside the source, got {value!r}")
-        return value
-
-    @field_validator("system_requirements")
-    @classmethod
-    def _debian_names(cls, value: list[str]) -> list[str]:
-        for package in value:
-            if not re.match(r"^[a-z0-9][a-z0-9+.-]+$", package):
-                raise ValueError(f"{package!r} is not a Debian package name")
+            raise ValueError(f"must be a relative path inside the source, got {value!r}")
         return value
 
 
@@ -129,7 +154,7 @@ class RepairSettings(_Closed):
     @classmethod
     def _known_policy_shape(cls, value: str) -> str:
         if not POLICY.match(value):
-            raise ValueError(f"policy must be 'auto' or like 'manylinux_2_31_riscv64', got {value!r}")
+            raise ValueError(f"must be 'auto' or like 'manylinux_2_31_riscv64', got {value!r}")
         return value
 
 
@@ -144,9 +169,12 @@ class Recipe(_Closed):
     build_number: Annotated[int, Field(ge=0)] = 0
     upstream: str | None = None  # the PyPI project tracked (PEP 708); default: name
     source: Source
-    patches: list[str] = Field(default_factory=list)
+    patches: list[Annotated[str, AfterValidator(_check_patch_name)]] = Field(default_factory=list)
     build: BuildSettings = Field(default_factory=BuildSettings)
-    python: list[str] = Field(default_factory=list)  # e.g. ["3.13"]; empty: any
+    # e.g. ["3.13"]; empty: any
+    python: list[Annotated[str, AfterValidator(_check_python_version)]] = Field(
+        default_factory=list
+    )
     repair: RepairSettings = Field(default_factory=RepairSettings)
     test: TestSettings = Field(default_factory=TestSettings)
 
@@ -166,24 +194,6 @@ class Recipe(_Closed):
             raise ValueError(f"{value!r} is not a PEP 440 version") from None
         return value
 
-    @field_validator("patches")
-    @classmethod
-    def _plain_file_names(cls, value: list[str]) -> list[str]:
-        for patch in value:
-            if "/" in patch or "\\" in patch or patch in ("", ".", ".."):
-                raise ValueError(
-                    f"patch {patch!r} must be a file name inside patches/<name>/ (no paths)"
-                )
-        return value
-
-    @field_validator("python")
-    @classmethod
-    def _python_versions(cls, value: list[str]) -> list[str]:
-        for version in value:
-            if not PYTHON_VERSION.match(version):
-                raise ValueError(f"python versions look like '3.13', got {version!r}")
-        return value
-
     @property
     def project(self) -> NormalizedName:
         return canonicalize_name(self.name)
@@ -200,6 +210,10 @@ class LoadedRecipe:
     recipe: Recipe
     path: Path
     patch_files: tuple[Path, ...]
+    # Key path -> line in ``path``, for problems found after loading (build.requires).
+    lines: Mapping[tuple[str | int, ...], int] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @property
     def name(self) -> NormalizedName:
@@ -231,9 +245,8 @@ def load_recipes(recipes_dir: Path, patches_dir: Path) -> dict[NormalizedName, L
         result = _load_one(path, patches_dir)
         if isinstance(result, LoadedRecipe):
             if result.name in loaded:
-                problems.append(
-                    f"{path}:1: project {result.name!r} is also defined in {loaded[result.name].path}"
-                )
+                other = loaded[result.name].path
+                problems.append(f"{path}:1: project {result.name!r} is also defined in {other}")
             else:
                 loaded[result.name] = result
         else:
@@ -275,12 +288,20 @@ def _load_one(path: Path, patches_dir: Path) -> LoadedRecipe | list[str]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
-        return [f"{path}:{line}: malformed YAML: {exc.problem or exc.context}"]
+        message = f"{path}:{line}: malformed YAML: {exc.problem or exc.context}"
+        if exc.problem and exc.context and exc.context_mark is not None:
+            # e.g. an unclosed '[' is found only at the end of the file: say where it began.
+            message += f" ({exc.context} at line {exc.context_mark.line + 1})"
+        return [message]
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         return [f"{path}:1: cannot read recipe: {exc}"]
     if not isinstance(data, dict) or node is None:
         return [f"{path}:1: a recipe must be a YAML mapping of keys to values"]
     lines = _line_index(node)
+    duplicates = _duplicate_keys(node)
+    if duplicates:
+        # YAML keeps the last value silently; the first one would be ignored without a word.
+        return [f"{path}:{line}: {problem}" for line, problem in duplicates]
     try:
         recipe = Recipe.model_validate(data)
     except ValidationError as exc:
@@ -308,16 +329,17 @@ def _load_one(path: Path, patches_dir: Path) -> LoadedRecipe | list[str]:
         patch_files.append(patch_path)
     if problems:
         return problems
-    return LoadedRecipe(recipe, path, tuple(patch_files))
+    return LoadedRecipe(recipe, path, tuple(patch_files), lines)
 
 
 def _dependency_problems(loaded: Mapping[NormalizedName, LoadedRecipe]) -> list[str]:
     problems = []
     for item in loaded.values():
-        for dependency in item.recipe.build.requires:
+        for index, dependency in enumerate(item.recipe.build.requires):
             if canonicalize_name(dependency) not in loaded:
+                line = item.lines.get(("build", "requires", index), 1)
                 problems.append(
-                    f"{item.path}:1: build.requires names {dependency!r}, which has no recipe"
+                    f"{item.path}:{line}: build.requires names {dependency!r}, which has no recipe"
                 )
     return problems
 
@@ -342,6 +364,30 @@ def _line_index(node: yaml.Node) -> dict[tuple[str | int, ...], int]:
     return lines
 
 
+def _duplicate_keys(node: yaml.Node) -> list[tuple[int, str]]:
+    """(line, problem) for every key given twice in the same mapping."""
+    found: list[tuple[int, str]] = []
+
+    def walk(current: yaml.Node, path: tuple[str | int, ...]) -> None:
+        if isinstance(current, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for key_node, value_node in current.value:
+                key, line = str(key_node.value), key_node.start_mark.line + 1
+                if key in seen:
+                    where = _format_loc((*path, key))
+                    first = seen[key]
+                    found.append((line, f"duplicate key {where!r} (first given at line {first})"))
+                else:
+                    seen[key] = line
+                walk(value_node, (*path, key))
+        elif isinstance(current, yaml.SequenceNode):
+            for index, item in enumerate(current.value):
+                walk(item, (*path, index))
+
+    walk(node, ())
+    return found
+
+
 def _line_for(lines: Mapping[tuple[str | int, ...], int], loc: tuple[Any, ...]) -> int:
     # pydantic appends the union member or validator name for some errors; walk up
     # until a path the YAML actually has.
@@ -351,8 +397,16 @@ def _line_for(lines: Mapping[tuple[str | int, ...], int], loc: tuple[Any, ...]) 
     return 1
 
 
+def _format_loc(loc: Iterable[Any]) -> str:
+    """('source', 'git', 'commit') -> 'source.git.commit'; ('patches', 1) -> 'patches[1]'."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else str(part)
+    return text
+
+
 def _describe(err: Mapping[str, Any]) -> str:
-    loc = ".".join(str(part) for part in err["loc"])
+    loc = _format_loc(err["loc"])
     kind = err["type"]
     if kind == "extra_forbidden":
         return f"unknown key {loc!r}"
@@ -370,5 +424,7 @@ def _describe(err: Mapping[str, Any]) -> str:
         "model_attributes_type": "a mapping",
     }.get(kind)
     if expected is not None:
-        return f"{loc}: expected {expected}, got {type(err['input']).__name__} {err['input']!r}"
+        value = err["input"]
+        got = "an empty value" if value is None else f"{type(value).__name__} {value!r}"
+        return f"{loc}: expected {expected}, got {got}"
     return f"{loc}: {err['msg']}"

@@ -37,11 +37,20 @@ def repair(
         argv += ["--plat", settings.policy]
     for soname in settings.exclude:
         argv += ["--exclude", soname]
-    host.run([*argv, str(wheel)], log=log, cwd=out_dir, env={}, timeout=timeout, binds=[wheel.parent, out_dir])
+    host.run(
+        [*argv, str(wheel)],
+        log=log,
+        cwd=out_dir,
+        env={},
+        timeout=timeout,
+        binds=[wheel.parent, out_dir],
+    )
     return single_wheel(out_dir)
 
 
-def add_build_tag(host: BuildHost, wheel: Path, build_number: int, log: Path, timeout: float) -> Path:
+def add_build_tag(
+    host: BuildHost, wheel: Path, build_number: int, log: Path, timeout: float
+) -> Path:
     """Build number N > 0 becomes the wheel's build tag (``name-1.0-N-cp313-...``).
 
     Published file names never get new bytes; a changed recipe gets a new build

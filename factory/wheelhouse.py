@@ -21,7 +21,9 @@ def add_to_wheelhouse(wheelhouse: Path, wheel: Path, record: BuildRecord) -> boo
     destination = wheelhouse / wheel.name
     if destination.exists():
         return True
-    write_atomically(destination.with_name(destination.name + RECORD_SUFFIX), record.to_json().encode())
+    write_atomically(
+        destination.with_name(destination.name + RECORD_SUFFIX), record.to_json().encode()
+    )
     fd, temp = tempfile.mkstemp(dir=wheelhouse, prefix=".tmp-", suffix=".whl.part")
     os.fchmod(fd, 0o644)
     os.close(fd)

@@ -28,7 +28,9 @@ def run_wheel_tests(
     env = {"PIP_FIND_LINKS": str(find_links), "PIP_PREFER_BINARY": "1"}
 
     def run(argv: list[str], extra_env: dict[str, str] | None = None) -> None:
-        host.run(argv, log=log, cwd=cwd, env={**env, **(extra_env or {})}, timeout=timeout, binds=binds)
+        host.run(
+            argv, log=log, cwd=cwd, env={**env, **(extra_env or {})}, timeout=timeout, binds=binds
+        )
 
     run([host.python, "-m", "venv", str(venv)])
     run([python, "-m", "pip", "install", "--quiet", str(wheel)])

@@ -86,7 +86,9 @@ class NativeHost:
                 f"system packages not installed: {' '.join(missing)}",
                 hint=f"run: sudo apt-get install -y {' '.join(missing)}",
             )
-        unknown = [p for p in missing if run(["apt-cache", "show", p], log=log, check=False).returncode]
+        unknown = [
+            p for p in missing if run(["apt-cache", "show", p], log=log, check=False).returncode
+        ]
         if unknown:
             raise ConfigError(
                 f"system requirement{'s' if len(unknown) > 1 else ''} not in Debian: "

@@ -1,0 +1,167 @@
+"""Shared helpers for the integration tests: run the real CLI, make small real packages."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "test",
+    "GIT_AUTHOR_EMAIL": "test@example.invalid",
+    "GIT_COMMITTER_NAME": "test",
+    "GIT_COMMITTER_EMAIL": "test@example.invalid",
+}
+
+
+@dataclass(frozen=True)
+class Project:
+    """A throwaway factory checkout: recipes/, patches/, wheelhouse/, builds/."""
+
+    root: Path
+    cache: Path
+
+    @property
+    def recipes(self) -> Path:
+        return self.root / "recipes"
+
+    @property
+    def wheelhouse(self) -> Path:
+        return self.root / "wheelhouse"
+
+    def recipe(self, name: str, text: str) -> Path:
+        self.recipes.mkdir(parents=True, exist_ok=True)
+        path = self.recipes / f"{name}.yaml"
+        path.write_text(textwrap.dedent(text))
+        return path
+
+    def patch(self, name: str, filename: str, text: str) -> Path:
+        path = self.root / "patches" / name / filename
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        return path
+
+    def factory(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+        """Run the real `factory` command line in this project."""
+        env = {**os.environ, "FACTORY_CACHE_DIR": str(self.cache)}
+        return subprocess.run(
+            [sys.executable, "-m", "factory", *args],
+            cwd=self.root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    def wheelhouse_snapshot(self) -> dict[str, str]:
+        if not self.wheelhouse.is_dir():
+            return {}
+        return {
+            path.name: hashlib.sha256(path.read_bytes()).hexdigest()
+            for path in sorted(self.wheelhouse.iterdir())
+        }
+
+
+def git(repo: Path, *args: str) -> str:
+    result = subprocess.run(
+        ["git", "-C", str(repo), *args],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **GIT_IDENTITY},
+    )
+    return result.stdout.strip()
+
+
+TINY_SETUP = """\
+from setuptools import Extension, setup
+
+setup(
+    name="tinyyaml",
+    version="1.0",
+    ext_modules=[Extension("tinyyaml._native", ["tinyyaml/_native.c"], libraries=["yaml"])],
+    packages=["tinyyaml"],
+)
+"""
+
+TINY_C = """\
+#include <Python.h>
+#include <yaml.h>
+
+static PyObject *libyaml_version(PyObject *self, PyObject *args) {
+    return PyUnicode_FromString(yaml_get_version_string());
+}
+
+static PyObject *flavour(PyObject *self, PyObject *args) {
+    return PyUnicode_FromString("upstream");
+}
+
+static PyMethodDef methods[] = {
+    {"libyaml_version", libyaml_version, METH_NOARGS, NULL},
+    {"flavour", flavour, METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_native", NULL, -1, methods};
+
+PyMODINIT_FUNC PyInit__native(void) { return PyModule_Create(&module); }
+"""
+
+TINY_PATCH = """\
+Report that the patched fork is in use.
+
+Upstream-Status: Inappropriate [test fixture]
+
+--- a/tinyyaml/_native.c
++++ b/tinyyaml/_native.c
+@@ -6,7 +6,7 @@
+ }
+ 
+ static PyObject *flavour(PyObject *self, PyObject *args) {
+-    return PyUnicode_FromString("upstream");
++    return PyUnicode_FromString("patched");
+ }
+ 
+ static PyMethodDef methods[] = {
+"""
+
+
+def make_tiny_fork(directory: Path, c_source: str = TINY_C, setup_py: str = TINY_SETUP) -> str:
+    """A tiny C extension linked against libyaml, in a local git repository; returns HEAD."""
+    directory.mkdir(parents=True)
+    (directory / "tinyyaml").mkdir()
+    (directory / "tinyyaml" / "__init__.py").write_text(
+        "from ._native import flavour, libyaml_version\n"
+    )
+    (directory / "tinyyaml" / "_native.c").write_text(c_source)
+    (directory / "setup.py").write_text(setup_py)
+    (directory / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n'
+    )
+    git(directory, "init", "-q", "-b", "main")
+    git(directory, "add", "-A")
+    git(directory, "commit", "-q", "-m", "tinyyaml 1.0")
+    return git(directory, "rev-parse", "HEAD")
+
+
+def tiny_recipe(fork: Path, commit: str, extra: str = "") -> str:
+    return f"""\
+name: tinyyaml
+version: "1.0"
+source:
+  git:
+    url: {fork}
+    commit: {commit}
+patches:
+  - 0001-flavour.patch
+build:
+  system_requirements: [libyaml-dev]
+test:
+  imports: [tinyyaml]
+  commands:
+    - python -c "import tinyyaml; assert tinyyaml.flavour() == 'patched'"
+{extra}"""

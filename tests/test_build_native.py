@@ -1,0 +1,331 @@
+"""The whole path with the real tools on this host: git, build, auditwheel, pip.
+
+Builds run with --native (for this host's architecture); the riscv64 path runs the
+same code inside the emulated userland (tests/test_userland_*.py).
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import shutil
+import subprocess
+import sys
+import tarfile
+import threading
+import time
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .helpers import TINY_C, TINY_PATCH, Project, make_tiny_fork, tiny_recipe
+
+pytestmark = pytest.mark.integration
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory, cache: Path) -> Project:
+    """A wheelhouse holding a good tinyyaml build: the state bad input must not touch."""
+    project = Project(tmp_path_factory.mktemp("built"), cache)
+    fork = project.root / "fork"
+    commit = make_tiny_fork(fork)
+    project.recipe("tinyyaml", tiny_recipe(fork, commit))
+    project.patch("tinyyaml", "0001-flavour.patch", TINY_PATCH)
+    result = project.factory("build", "--native", "tinyyaml")
+    assert result.returncode == 0, result.stderr
+    return project
+
+
+def clone(built: Project, tmp_path: Path) -> Project:
+    """A copy of the built project (recipes, patches, fork, wheelhouse) to break things in."""
+    project = Project(tmp_path / "project", built.cache)
+    shutil.copytree(built.root, project.root, symlinks=True)
+    return project
+
+
+def fresh_venv(path: Path) -> Path:
+    subprocess.run([sys.executable, "-m", "venv", str(path)], check=True)
+    return path / "bin" / "python"
+
+
+def installed_output(tmp_path: Path, wheel: Path, code: str) -> str:
+    python = fresh_venv(tmp_path / "user-venv")
+    subprocess.run([python, "-m", "pip", "install", "-q", str(wheel)], check=True)
+    return subprocess.run(
+        [python, "-c", code], check=True, capture_output=True, text=True, cwd=tmp_path
+    ).stdout.strip()
+
+
+# --- good input ---------------------------------------------------------------------
+
+
+def test_fork_is_patched_repaired_and_libyaml_grafted(built: Project, tmp_path: Path) -> None:
+    wheels = sorted(built.wheelhouse.glob("*.whl"))
+    assert len(wheels) == 1
+    wheel = wheels[0]
+    assert wheel.name.startswith("tinyyaml-1.0-cp3")
+    assert "manylinux_" in wheel.name, "auditwheel repair should have set a manylinux tag"
+    with zipfile.ZipFile(wheel) as zipped:
+        grafted = [n for n in zipped.namelist() if n.startswith("tinyyaml.libs/libyaml")]
+    assert grafted, "libyaml was not grafted into the wheel"
+    output = installed_output(
+        tmp_path, wheel, "import tinyyaml; print(tinyyaml.flavour(), tinyyaml.libyaml_version())"
+    )
+    assert output.startswith("patched 0.2.")
+
+
+def test_build_record_describes_the_build(built: Project) -> None:
+    wheel = next(built.wheelhouse.glob("*.whl"))
+    record = json.loads(wheel.with_name(wheel.name + ".build.json").read_text())
+    assert record["outcome"] == "success"
+    assert record["wheel"]["filename"] == wheel.name
+    assert record["wheel"]["size"] == wheel.stat().st_size
+    assert len(record["fingerprint"]) == 64
+    assert set(record["steps"]) == {"fetch", "build", "repair", "test"}
+    assert record["inputs"]["patches"].keys() == {"0001-flavour.patch"}
+    assert "auditwheel" in record["inputs"]["toolchain"]
+    assert Path(record["log"]).is_file()
+
+
+def test_up_to_date_build_does_nothing(built: Project) -> None:
+    before = built.wheelhouse_snapshot()
+    result = built.factory("build", "--native", "tinyyaml")
+    assert result.returncode == 0, result.stderr
+    assert "up to date" in result.stderr
+    assert "building" not in result.stderr
+    assert built.wheelhouse_snapshot() == before
+
+
+def test_changed_patch_needs_a_new_build_number(built: Project, tmp_path: Path) -> None:
+    project = clone(built, tmp_path)
+    before = project.wheelhouse_snapshot()
+    # Any change to a patch's bytes (here its description) changes the inputs.
+    project.patch("tinyyaml", "0001-flavour.patch", "Reworded.\n" + TINY_PATCH)
+    result = project.factory("build", "--native", "tinyyaml")
+    assert result.returncode == 2
+    assert "raise build_number" in result.stderr
+    assert project.wheelhouse_snapshot() == before
+    recipe = project.recipes / "tinyyaml.yaml"
+    recipe.write_text(
+        recipe.read_text().replace('version: "1.0"', 'version: "1.0"\nbuild_number: 1')
+    )
+    result = project.factory("build", "--native", "--json", "tinyyaml")
+    assert result.returncode == 0, result.stderr
+    [built_result] = json.loads(result.stdout)
+    assert built_result["wheel"].startswith("tinyyaml-1.0-1-cp3")  # the build tag
+    assert (project.wheelhouse / built_result["wheel"]).is_file()
+    assert all(project.wheelhouse_snapshot()[name] == sha for name, sha in before.items())
+
+
+def test_pyyaml_from_its_sdist_imports_with_libyaml(tmp_path: Path, cache: Path) -> None:
+    project = Project(tmp_path, cache)
+    shutil.copytree(REPO / "recipes", project.recipes)
+    shutil.copytree(REPO / "patches", project.root / "patches")
+    shutil.copytree(REPO / "forks", project.root / "forks")
+    result = project.factory("build", "--native", "pyyaml")
+    assert result.returncode == 0, result.stderr
+    [wheel] = project.wheelhouse.glob("pyyaml-*.whl")
+    assert "manylinux_" in wheel.name
+    with zipfile.ZipFile(wheel) as zipped:
+        assert any(n.startswith("pyyaml.libs/libyaml") for n in zipped.namelist())
+    assert installed_output(tmp_path, wheel, "import yaml; print(yaml.__with_libyaml__)") == "True"
+
+
+# --- bad input: clear message, non-zero exit, wheelhouse unchanged -----------------------
+
+
+def assert_refused(
+    project: Project,
+    result: subprocess.CompletedProcess[str],
+    code: int,
+    message: str,
+    before: dict[str, str],
+) -> None:
+    assert result.returncode == code, result.stderr
+    error_lines = [line for line in result.stderr.splitlines() if line.startswith("ERROR:")]
+    assert len(error_lines) == 1, result.stderr
+    assert message in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    assert project.wheelhouse_snapshot() == before
+
+
+def test_malformed_yaml(built: Project, tmp_path: Path) -> None:
+    project = clone(built, tmp_path)
+    before = project.wheelhouse_snapshot()
+    project.recipe("broken", "name: broken\nversion: [1.0\n")
+    result = project.factory("build", "--native", "tinyyaml")
+    assert_refused(project, result, 2, "broken.yaml:3: malformed YAML", before)
+
+
+def test_unknown_key(built: Project, tmp_path: Path) -> None:
+    project = clone(built, tmp_path)
+    before = project.wheelhouse_snapshot()
+    recipe = project.recipes / "tinyyaml.yaml"
+    recipe.write_text(recipe.read_text() + "colour: blue\n")
+    result = project.factory("build", "--native", "tinyyaml")
+    assert_refused(project, result, 2, "tinyyaml.yaml:15: unknown key 'colour'", before)
+
+
+@pytest.fixture
+def http_root(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    """A real HTTP server on 127.0.0.1 serving a directory."""
+    root = tmp_path / "served"
+    root.mkdir()
+    handler = lambda *a: http.server.SimpleHTTPRequestHandler(*a, directory=str(root))  # noqa: E731
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield root, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_wrong_sha256(built: Project, tmp_path: Path, http_root: tuple[Path, str]) -> None:
+    root, url = http_root
+    project = clone(built, tmp_path)
+    before = project.wheelhouse_snapshot()
+    with tarfile.open(root / "tinyyaml-1.0.tar.gz", "w:gz") as archive:
+        archive.add(
+            project.root / "fork",
+            arcname="tinyyaml-1.0",
+            filter=lambda t: None if ".git" in t.name else t,
+        )
+    project.recipe(
+        "tinyyaml",
+        f"""\
+        name: tinyyaml
+        version: "1.0"
+        build_number: 5
+        source:
+          archive:
+            url: {url}/tinyyaml-1.0.tar.gz
+            sha256: {"ab" * 32}
+        """,
+    )
+    result = project.factory("build", "--native", "tinyyaml")
+    assert_refused(project, result, 3, "sha256 mismatch", before)
+    assert not list((project.cache / "sources" / "sha256").glob(f"{'ab' * 32}/*.tar.gz"))
+
+
+def test_commit_that_does_not_exist(built: Project, tmp_path: Path) -> None:
+    project = clone(built, tmp_path)
+    before = project.wheelhouse_snapshot()
+    recipe = project.recipes / "tinyyaml.yaml"
+    text = recipe.read_text()
+    commit = text.split("commit: ")[1].split()[0]
+    recipe.write_text(
+        text.replace(commit, "deadbeef" * 5).replace("patches:", "build_number: 9\npatches:")
+    )
+    result = project.factory("build", "--native", "tinyyaml")
+    assert_refused(project, result, 3, f"commit {'deadbeef' * 5} does not exist in", before)
+
+
+def test_patch_that_does_not_apply(built: Project, tmp_path: Path) -> None:
+    project = clone(built, tmp_path)
+    before = project.wheelhouse_snapshot()
+    project.patch("tinyyaml", "0001-flavour.patch", TINY_PATCH.replace('"upstream"', '"elsewhere"'))
+    for command in (["check", "tinyyaml"], ["build", "--native", "--force", "tinyyaml"]):
+        result = project.factory(*command)
+        assert_refused(
+            project,
+            result,
+            3 if command[0] == "build" else 2,
+            "patch 0001-flavour.patch does not apply: hunk at tinyyaml/_native.c:6 failed",
+            before,
+        )
+
+
+@pytest.mark.parametrize("name", ["../tinyyaml", "recipes/tinyyaml", ".."])
+def test_recipe_name_with_path(built: Project, tmp_path: Path, name: str) -> None:
+    project = clone(built, tmp_path)
+    before = project.wheelhouse_snapshot()
+    result = project.factory("build", "--native", name)
+    assert_refused(
+        project,
+        result,
+        2,
+        "is not a recipe name (it must not contain a path separator or '..')",
+        before,
+    )
+
+
+def test_patch_path_escaping_patches_dir(built: Project, tmp_path: Path) -> None:
+    project = clone(built, tmp_path)
+    before = project.wheelhouse_snapshot()
+    recipe = project.recipes / "tinyyaml.yaml"
+    recipe.write_text(recipe.read_text().replace("- 0001-flavour.patch", "- ../../fork/evil.patch"))
+    result = project.factory("build", "--native", "tinyyaml")
+    assert_refused(project, result, 2, "must be a file name inside patches/<name>/", before)
+
+
+def broken_fork_recipe(
+    project: Project, c_source: str = TINY_C, setup_py: str | None = None, extra: str = ""
+) -> None:
+    fork = project.root / "fork2"
+    kwargs = {"setup_py": setup_py} if setup_py else {}
+    commit = make_tiny_fork(fork, c_source, **kwargs)
+    recipe = tiny_recipe(fork, commit, extra).replace(
+        'version: "1.0"', 'version: "1.0"\nbuild_number: 7'
+    )
+    project.recipe("tinyyaml", recipe)
+
+
+def test_package_that_fails_to_compile(built: Project, tmp_path: Path) -> None:
+    project = clone(built, tmp_path)
+    before = project.wheelhouse_snapshot()
+    broken_fork_recipe(project, TINY_C.replace("PyMODINIT_FUNC", "this is not C;\nPyMODINIT_FUNC"))
+    result = project.factory("build", "--native", "tinyyaml")
+    assert_refused(project, result, 4, "failed with exit code", before)
+    assert "error:" in result.stderr  # the compiler's message, from the log's tail
+    records = list((project.root / "builds" / "tinyyaml").glob("1.0-7-*.json"))
+    assert [json.loads(r.read_text())["outcome"] for r in records] == ["failed"]
+
+
+def test_wheel_whose_tests_fail(built: Project, tmp_path: Path) -> None:
+    project = clone(built, tmp_path)
+    before = project.wheelhouse_snapshot()
+    broken_fork_recipe(project, extra='    - python -c "import sys; sys.exit(3)"\n')
+    result = project.factory("build", "--native", "tinyyaml")
+    assert_refused(project, result, 4, "the wheel's test failed", before)
+    assert "exited with code 3" in result.stderr
+
+
+def test_build_that_exceeds_its_timeout(built: Project, tmp_path: Path) -> None:
+    project = clone(built, tmp_path)
+    before = project.wheelhouse_snapshot()
+    pid_file = tmp_path / "sleeper.pid"
+    slow_setup = (
+        "import os, subprocess\n"
+        f"child = subprocess.Popen(['sleep', '300'])\n"
+        f"open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
+        "child.wait()\n"
+    )
+    broken_fork_recipe(project, setup_py=slow_setup, extra="")
+    recipe = project.recipes / "tinyyaml.yaml"
+    recipe.write_text(recipe.read_text().replace("build:\n", "build:\n  timeout: 20\n"))
+    started = time.monotonic()
+    result = project.factory("build", "--native", "tinyyaml")
+    assert time.monotonic() - started < 120
+    assert_refused(project, result, 4, "ran past its timeout of 20 s and was killed", before)
+    # The whole process tree died, not just the direct child.
+    sleeper = int(pid_file.read_text())
+    deadline = time.monotonic() + 10
+    while process_alive(sleeper) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not process_alive(sleeper), "a grandchild of the build outlived the timeout"
+
+
+def process_alive(pid: int) -> bool:
+    """Running or sleeping; a zombie waiting for init to reap it is dead."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"

@@ -1,0 +1,722 @@
+"""Recipe loading: the closed schema, every problem at its file:line, all at once.
+
+Pure unit tests: recipes and patches are written to tmp_path; nothing is run.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+from packaging.utils import NormalizedName
+
+from factory.errors import ConfigError
+from factory.recipe import (
+    DEFAULT_TIMEOUT_SECONDS,
+    LoadedRecipe,
+    check_recipe_name,
+    load_recipes,
+    select,
+)
+
+SHA = "0123456789abcdef" * 4
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+GOOD_PATCH = """\
+Fix the build on riscv64.
+
+Upstream-Status: Submitted <https://github.com/example/demo/pull/1>
+diff --git a/setup.py b/setup.py
+--- a/setup.py
++++ b/setup.py
+@@ -1 +1 @@
+-old
++new
+"""
+
+
+@pytest.fixture(autouse=True)
+def no_subprocess(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError(f"unit tests must not start processes: {args!r}")
+
+    monkeypatch.setattr(subprocess, "Popen", refuse)
+
+
+@pytest.fixture
+def dirs(tmp_path: Path) -> tuple[Path, Path]:
+    recipes, patches = tmp_path / "recipes", tmp_path / "patches"
+    recipes.mkdir()
+    patches.mkdir()
+    return recipes, patches
+
+
+def write(recipes: Path, name: str, text: str) -> Path:
+    path = recipes / f"{name}.yaml"
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def write_patch(patches: Path, project: str, name: str, text: str = GOOD_PATCH) -> Path:
+    path = patches / project / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def simple(name: str) -> str:
+    """A minimal valid recipe for ``name``."""
+    return f'name: {name}\nversion: "1"\nsource: {{pypi: {{sha256: {SHA}}}}}\n'
+
+
+def problems(recipes: Path, patches: Path) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load_recipes(recipes, patches)
+    return list(caught.value.details)
+
+
+def only_problem(dirs: tuple[Path, Path], text: str, name: str = "demo") -> tuple[str, Path]:
+    recipes, patches = dirs
+    path = write(recipes, name, text)
+    found = problems(recipes, patches)
+    assert len(found) == 1, found
+    return found[0], path
+
+
+# --- a valid recipe --------------------------------------------------------------
+
+
+def test_full_recipe_loads_with_typed_fields(dirs: tuple[Path, Path]) -> None:
+    recipes, patches = dirs
+    write(
+        recipes,
+        "pyyaml",
+        f"""\
+        # every section
+        name: PyYAML
+        version: "6.0.3"
+        build_number: 2
+        upstream: PyYAML
+        source:
+          git:
+            url: https://example.org/pyyaml.git
+            commit: {COMMIT}
+        patches:
+          - 0001-fix.patch
+          - 0002-more.patch
+        build:
+          env:
+            PYYAML_FORCE_LIBYAML: "1"
+          config_settings:
+            --build-option: [--with-libyaml, --verbose]
+            editable_mode: compat
+          subdirectory: src/python
+          system_requirements: [libyaml-dev, g++]
+          requires: [Cython]
+          timeout: 600
+        python: ["3.12", "3.13"]
+        repair:
+          policy: manylinux_2_39_riscv64
+          exclude: [libfoo.so.1]
+        test:
+          imports: [yaml]
+          commands:
+            - python -c "import yaml"
+        """,
+    )
+    write(
+        recipes,
+        "cython",
+        f"""\
+        name: Cython
+        version: "3.1.0"
+        source:
+          pypi:
+            sha256: {SHA}
+        """,
+    )
+    first = write_patch(patches, "pyyaml", "0001-fix.patch")
+    second = write_patch(patches, "pyyaml", "0002-more.patch")
+
+    loaded = load_recipes(recipes, patches)
+
+    assert sorted(loaded) == ["cython", "pyyaml"]
+    item = loaded[NormalizedName("pyyaml")]
+    assert isinstance(item, LoadedRecipe)
+    assert item.name == "pyyaml"
+    assert item.path == recipes / "pyyaml.yaml"
+    assert item.patch_files == (first, second)
+    recipe = item.recipe
+    assert recipe.name == "PyYAML"
+    assert recipe.project == "pyyaml"
+    assert recipe.upstream_project == "pyyaml"
+    assert recipe.version == "6.0.3"
+    assert recipe.build_number == 2
+    assert recipe.source.kind == "git"
+    assert recipe.source.git is not None
+    assert recipe.source.git.commit == COMMIT
+    assert recipe.source.git.url == "https://example.org/pyyaml.git"
+    assert recipe.source.pypi is None and recipe.source.archive is None
+    assert recipe.patches == ["0001-fix.patch", "0002-more.patch"]
+    assert recipe.build.env == {"PYYAML_FORCE_LIBYAML": "1"}
+    assert recipe.build.config_settings == {
+        "--build-option": ["--with-libyaml", "--verbose"],
+        "editable_mode": "compat",
+    }
+    assert recipe.build.subdirectory == "src/python"
+    assert recipe.build.system_requirements == ["libyaml-dev", "g++"]
+    assert recipe.build.requires == ["Cython"]
+    assert recipe.build.timeout == 600
+    assert recipe.python == ["3.12", "3.13"]
+    assert recipe.repair.policy == "manylinux_2_39_riscv64"
+    assert recipe.repair.exclude == ["libfoo.so.1"]
+    assert recipe.test.imports == ["yaml"]
+    assert recipe.test.commands == ['python -c "import yaml"']
+
+    cython = loaded[NormalizedName("cython")].recipe
+    assert cython.source.kind == "pypi"
+    assert cython.build_number == 0
+    assert cython.build.timeout == DEFAULT_TIMEOUT_SECONDS
+    assert cython.repair.policy == "auto"
+    assert cython.patches == [] and cython.python == []
+    assert loaded[NormalizedName("cython")].patch_files == ()
+
+
+def test_archive_source_kind(dirs: tuple[Path, Path]) -> None:
+    recipes, patches = dirs
+    write(
+        recipes,
+        "demo",
+        f"""\
+        name: demo
+        version: "1.0"
+        source:
+          archive:
+            url: https://example.org/demo-1.0.tar.gz
+            sha256: {SHA}
+        """,
+    )
+    recipe = load_recipes(recipes, patches)[NormalizedName("demo")].recipe
+    assert recipe.source.kind == "archive"
+    assert recipe.source.archive is not None
+    assert recipe.source.archive.sha256 == SHA
+
+
+def test_missing_recipes_directory(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_recipes(tmp_path / "nowhere", tmp_path / "patches")
+    assert caught.value.message == f"recipes directory {tmp_path / 'nowhere'} does not exist"
+    assert caught.value.exit_code == 2
+
+
+# --- one problem each, at its line -----------------------------------------------
+
+
+def test_malformed_yaml_reports_the_line(dirs: tuple[Path, Path]) -> None:
+    problem, path = only_problem(
+        dirs,
+        """\
+        name: demo
+        version: "1.0": oops
+        source: {}
+        """,
+    )
+    assert problem == f"{path}:2: malformed YAML: mapping values are not allowed here"
+
+
+def test_malformed_yaml_unclosed_bracket_says_where_it_began(dirs: tuple[Path, Path]) -> None:
+    problem, path = only_problem(
+        dirs,
+        """\
+        name: demo
+        version: "1.0"
+        python: ["3.13"
+        source: {}
+        """,
+    )
+    # The parser only notices on the next line; the message points back at the '['.
+    assert problem == (
+        f"{path}:4: malformed YAML: expected ',' or ']', but got '<scalar>' "
+        "(while parsing a flow sequence at line 3)"
+    )
+
+
+def test_tab_indentation_is_malformed(dirs: tuple[Path, Path]) -> None:
+    problem, path = only_problem(dirs, "name: demo\n\tversion: '1.0'\n")
+    assert problem == (
+        f"{path}:2: malformed YAML: found character '\\t' that cannot start any token"
+    )
+
+
+def test_not_a_mapping(dirs: tuple[Path, Path]) -> None:
+    problem, path = only_problem(dirs, "- name: demo\n")
+    assert problem == f"{path}:1: a recipe must be a YAML mapping of keys to values"
+
+
+def test_empty_file(dirs: tuple[Path, Path]) -> None:
+    problem, path = only_problem(dirs, "")
+    assert problem == f"{path}:1: a recipe must be a YAML mapping of keys to values"
+
+
+def test_duplicate_key_is_an_error(dirs: tuple[Path, Path]) -> None:
+    problem, path = only_problem(
+        dirs,
+        f"""\
+        name: demo
+        version: "1.0"
+        source:
+          pypi:
+            sha256: {SHA}
+        version: "2.0"
+        """,
+    )
+    assert problem == f"{path}:6: duplicate key 'version' (first given at line 2)"
+
+
+def test_unknown_top_level_key(dirs: tuple[Path, Path]) -> None:
+    problem, path = only_problem(
+        dirs,
+        f"""\
+        name: demo
+        version: "1.0"
+        source:
+          pypi:
+            sha256: {SHA}
+        bulid:
+          env: {{}}
+        """,
+    )
+    assert problem == f"{path}:6: unknown key 'bulid'"
+
+
+def test_unknown_nested_key_at_the_key_line(dirs: tuple[Path, Path]) -> None:
+    problem, path = only_problem(
+        dirs,
+        f"""\
+        name: demo
+        version: "1.0"
+        source:
+          git:
+            url: https://example.org/demo.git
+            branch: main
+            commit: {COMMIT}
+        """,
+    )
+    assert problem == f"{path}:6: unknown key 'source.git.branch'"
+
+
+def test_version_as_float(dirs: tuple[Path, Path]) -> None:
+    problem, path = only_problem(
+        dirs,
+        f"""\
+        name: demo
+        version: 1.0
+        source:
+          pypi:
+            sha256: {SHA}
+        """,
+    )
+    assert problem == f"{path}:2: version: expected a string, got float 1.0"
+
+
+def test_build_number_as_string(dirs: tuple[Path, Path]) -> None:
+    problem, path = only_problem(
+        dirs,
+        f"""\
+        name: demo
+        version: "1.0"
+        build_number: "2"
+        source:
+          pypi:
+            sha256: {SHA}
+        """,
+    )
+    assert problem == f"{path}:3: build_number: expected an integer, got str '2'"
+
+
+def test_invalid_pep440_version(dirs: tuple[Path, Path]) -> None:
+    problem, path = only_problem(
+        dirs,
+        f"""\
+        name: demo
+        version: "latest"
+        source:
+          pypi:
+            sha256: {SHA}
+        """,
+    )
+    assert problem == f"{path}:2: version: 'latest' is not a PEP 440 version"
+
+
+def test_empty_section(dirs: tuple[Path, Path]) -> None:
+    problem, path = only_problem(
+        dirs,
+        f"""\
+        name: demo
+        version: "1.0"
+        source:
+          pypi:
+            sha256: {SHA}
+        build:
+        """,
+    )
+    assert problem == f"{path}:6: build: expected a mapping, got an empty value"
+
+
+@pytest.mark.parametrize("commit", ["0123abc", "main"])
+def test_git_commit_must_be_full_hash(dirs: tuple[Path, Path], commit: str) -> None:
+    problem, path = only_problem(
+        dirs,
+        f"""\
+        name: demo
+        version: "1.0"
+        source:
+          git:
+            url: https://example.org/demo.git
+            commit: {commit}
+        """,
+    )
+    assert problem == (
+        f"{path}:6: source.git.commit: must be a full 40-character hex commit hash, "
+        f"got '{commit}' (branches and tags move; pin the commit)"
+    )
+
+
+def test_archive_without_sha256(dirs: tuple[Path, Path]) -> None:
+    problem, path = only_problem(
+        dirs,
+        """\
+        name: demo
+        version: "1.0"
+        source:
+          archive:
+            url: https://example.org/demo-1.0.tar.gz
+        """,
+    )
+    # Reported at the section that lacks it.
+    assert problem == f"{path}:4: missing required key 'source.archive.sha256'"
+
+
+def test_sha256_of_wrong_length(dirs: tuple[Path, Path]) -> None:
+    short = SHA[:-1]
+    problem, path = only_problem(
+        dirs,
+        f"""\
+        name: demo
+        version: "1.0"
+        source:
+          pypi:
+            sha256: {short}
+        """,
+    )
+    assert problem == (
+        f"{path}:5: source.pypi.sha256: must be 64 lowercase hex characters, "
+        f"got '{short}' (63 characters)"
+    )
+
+
+def test_two_source_kinds(dirs: tuple[Path, Path]) -> None:
+    problem, path = only_problem(
+        dirs,
+        f"""\
+        name: demo
+        version: "1.0"
+        source:
+          pypi:
+            sha256: {SHA}
+          git:
+            url: https://example.org/demo.git
+            commit: {COMMIT}
+        """,
+    )
+    assert problem == (
+        f"{path}:3: source: needs exactly one of 'pypi', 'git', 'archive'; found pypi and git"
+    )
+
+
+def test_no_source_kind(dirs: tuple[Path, Path]) -> None:
+    problem, path = only_problem(
+        dirs,
+        """\
+        name: demo
+        version: "1.0"
+        source: {}
+        """,
+    )
+    assert problem == f"{path}:3: source: needs exactly one of 'pypi', 'git', 'archive'; found none"
+
+
+def test_no_source_at_all(dirs: tuple[Path, Path]) -> None:
+    problem, path = only_problem(dirs, 'name: demo\nversion: "1.0"\n')
+    assert problem == f"{path}:1: missing required key 'source'"
+
+
+def test_invalid_project_name(dirs: tuple[Path, Path]) -> None:
+    problem, path = only_problem(
+        dirs,
+        f"""\
+        version: "1.0"
+        name: "-demo-"
+        source:
+          pypi:
+            sha256: {SHA}
+        """,
+    )
+    assert problem == f"{path}:2: name: '-demo-' is not a valid Python project name"
+
+
+def test_name_must_match_file_name(dirs: tuple[Path, Path]) -> None:
+    problem, path = only_problem(
+        dirs,
+        f"""\
+        # the demo project
+        name: other
+        version: "1.0"
+        source:
+          pypi:
+            sha256: {SHA}
+        """,
+    )
+    assert problem == (
+        f"{path}:2: name 'other' does not match the file name; call the file other.yaml"
+    )
+
+
+def test_name_matches_file_name_after_normalization(dirs: tuple[Path, Path]) -> None:
+    recipes, patches = dirs
+    write(recipes, "ruamel-yaml", simple("ruamel.YAML"))
+    assert list(load_recipes(recipes, patches)) == ["ruamel-yaml"]
+
+
+@pytest.mark.parametrize("patch", ["../x.patch", "sub/x.patch"])
+def test_patch_path_must_stay_in_patches_dir(dirs: tuple[Path, Path], patch: str) -> None:
+    write_patch(dirs[1], "demo", "ok.patch")
+    problem, path = only_problem(
+        dirs,
+        f"""\
+        name: demo
+        version: "1.0"
+        source:
+          pypi:
+            sha256: {SHA}
+        patches:
+          - ok.patch
+          - {patch}
+        """,
+    )
+    assert problem == (
+        f"{path}:8: patches[1]: patch '{patch}' must be a file name inside patches/<name>/ "
+        "(no paths)"
+    )
+
+
+def test_missing_patch_file(dirs: tuple[Path, Path]) -> None:
+    problem, path = only_problem(
+        dirs,
+        f"""\
+        name: demo
+        version: "1.0"
+        source:
+          pypi:
+            sha256: {SHA}
+        patches: [missing.patch]
+        """,
+    )
+    assert problem == f"{path}:6: patch missing.patch not found in {dirs[1] / 'demo'}"
+
+
+def test_patch_without_upstream_status(dirs: tuple[Path, Path]) -> None:
+    write_patch(
+        dirs[1], "demo", "0001-x.patch", "Fix it.\n\ndiff --git a/x b/x\n--- a/x\n+++ b/x\n"
+    )
+    problem, path = only_problem(
+        dirs,
+        f"""\
+        name: demo
+        version: "1.0"
+        source:
+          pypi:
+            sha256: {SHA}
+        patches:
+          - 0001-x.patch
+        """,
+    )
+    assert problem == (
+        f"{path}:7: patch 0001-x.patch: header has no 'Upstream-Status:' line; add one, e.g. "
+        "'Upstream-Status: Submitted <link>' or 'Upstream-Status: Inappropriate [reason]'"
+    )
+
+
+def test_build_requires_unknown_recipe(dirs: tuple[Path, Path]) -> None:
+    problem, path = only_problem(
+        dirs,
+        f"""\
+        name: demo
+        version: "1.0"
+        source:
+          pypi:
+            sha256: {SHA}
+        build:
+          requires:
+            - nothere
+        """,
+    )
+    assert problem == f"{path}:8: build.requires names 'nothere', which has no recipe"
+
+
+@pytest.mark.parametrize("subdirectory", ["../outside", "src/../../outside", "/abs"])
+def test_subdirectory_must_stay_inside(dirs: tuple[Path, Path], subdirectory: str) -> None:
+    problem, path = only_problem(
+        dirs,
+        f"""\
+        name: demo
+        version: "1.0"
+        source:
+          pypi:
+            sha256: {SHA}
+        build:
+          subdirectory: {subdirectory}
+        """,
+    )
+    assert problem == (
+        f"{path}:7: build.subdirectory: must be a relative path inside the source, "
+        f"got '{subdirectory}'"
+    )
+
+
+def test_bad_python_version_at_its_entry(dirs: tuple[Path, Path]) -> None:
+    problem, path = only_problem(
+        dirs,
+        f"""\
+        name: demo
+        version: "1.0"
+        source:
+          pypi:
+            sha256: {SHA}
+        python:
+          - "3.13"
+          - "3"
+        """,
+    )
+    assert problem == f"{path}:8: python[1]: python versions look like '3.13', got '3'"
+
+
+def test_duplicate_project_in_two_files(dirs: tuple[Path, Path]) -> None:
+    recipes, patches = dirs
+    text = simple("demo")
+    first = write(recipes, "demo", text)
+    second = recipes / "demo.yml"
+    second.write_text(text, encoding="utf-8")
+    assert problems(recipes, patches) == [f"{second}:1: project 'demo' is also defined in {first}"]
+
+
+# --- all problems at once --------------------------------------------------------
+
+
+def test_all_problems_of_two_files_in_one_error(dirs: tuple[Path, Path]) -> None:
+    recipes, patches = dirs
+    alpha = write(
+        recipes,
+        "alpha",
+        f"""\
+        name: alpha
+        version: 1.0
+        source:
+          pypi:
+            sha256: {SHA}
+        colour: blue
+        """,
+    )
+    beta = write(
+        recipes,
+        "beta",
+        """\
+        name: beta
+        version: "2.0"
+        build_number: "1"
+        source:
+          git:
+            url: https://example.org/beta.git
+            commit: main
+        patches:
+          - ../escape.patch
+        """,
+    )
+    write(recipes, "gamma", simple("gamma"))
+
+    with pytest.raises(ConfigError) as caught:
+        load_recipes(recipes, patches)
+
+    error = caught.value
+    assert error.exit_code == 2
+    assert error.message == "5 problems in 2 recipes"
+    assert error.hint == (
+        "fix the recipes listed above; `factory check` validates them without building"
+    )
+    assert list(error.details) == [
+        f"{alpha}:2: version: expected a string, got float 1.0",
+        f"{alpha}:6: unknown key 'colour'",
+        f"{beta}:3: build_number: expected an integer, got str '1'",
+        f"{beta}:7: source.git.commit: must be a full 40-character hex commit hash, got 'main' "
+        "(branches and tags move; pin the commit)",
+        f"{beta}:9: patches[0]: patch '../escape.patch' must be a file name inside "
+        "patches/<name>/ (no paths)",
+    ]
+
+
+def test_one_problem_summary_is_singular(dirs: tuple[Path, Path]) -> None:
+    recipes, patches = dirs
+    write(recipes, "demo", 'name: demo\nversion: "1.0"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_recipes(recipes, patches)
+    assert caught.value.message == "1 problem in 1 recipe"
+
+
+# --- names from the command line -------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["../etc", "a/b", "a\\b", ""])
+def test_check_recipe_name_rejects_paths(name: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        check_recipe_name(name)
+    assert caught.value.message == (
+        f"{name!r} is not a recipe name (it must not contain a path separator or '..')"
+    )
+    assert caught.value.exit_code == 2
+
+
+def test_check_recipe_name_accepts_a_name() -> None:
+    check_recipe_name("PyYAML")
+
+
+def test_select_normalizes_and_keeps_order(dirs: tuple[Path, Path]) -> None:
+    recipes, patches = dirs
+    for name in ("alpha", "beta"):
+        write(recipes, name, simple(name))
+    loaded = load_recipes(recipes, patches)
+    chosen = select(loaded, ["Beta", "ALPHA"])
+    assert [item.name for item in chosen] == ["beta", "alpha"]
+
+
+def test_select_unknown_recipe(dirs: tuple[Path, Path]) -> None:
+    recipes, patches = dirs
+    for name in ("beta", "alpha"):
+        write(recipes, name, simple(name))
+    loaded = load_recipes(recipes, patches)
+    with pytest.raises(ConfigError) as caught:
+        select(loaded, ["alpha", "gamma"])
+    assert caught.value.message == "no recipe named 'gamma'"
+    assert caught.value.hint == ("known recipes: alpha, beta; add recipes/<name>.yaml to make one")
+
+
+def test_select_with_no_recipes() -> None:
+    with pytest.raises(ConfigError) as caught:
+        select({}, ["demo"])
+    assert caught.value.hint == "known recipes: (none); add recipes/<name>.yaml to make one"
+
+
+def test_select_rejects_path_names() -> None:
+    with pytest.raises(ConfigError, match="is not a recipe name"):
+        select({}, ["../etc/passwd"])
