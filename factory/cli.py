@@ -20,7 +20,9 @@ import click
 from .build import execute_all, plan, prepare_system
 from .builders.base import BuildHost
 from .errors import ConfigError, FactoryError
+from .index import write_index
 from .progress import Progress
+from .serve import serve_directory
 from .recipe import load_recipes, select
 from .records import wheelhouse_records
 from .source import prepare_tree
@@ -203,6 +205,43 @@ def list_recipes(as_json: bool, **dirs: Any) -> None:
             f"{row['project']:<24} {row['version']:<12} build {row['build_number']}  "
             f"{row['source']:<7} {wheels}"
         )
+
+
+@cli.command()
+@click.option(
+    "--wheelhouse",
+    type=click.Path(path_type=Path),
+    default=Path("wheelhouse"),
+    show_default=True,
+    help="Where the built wheels are.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    default=Path("index"),
+    show_default=True,
+    help="Where to write the index.",
+)
+def index(wheelhouse: Path, out_dir: Path) -> None:
+    """Write the static PEP 503 index of the wheelhouse into index/."""
+    count = write_index(wheelhouse.absolute(), out_dir.absolute())
+    click.echo(f"wrote {out_dir}/simple/ with {count} wheel{'s' if count != 1 else ''}")
+
+
+@cli.command()
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(path_type=Path, exists=True, file_okay=False),
+    default=Path("index"),
+    show_default=True,
+    help="The index to serve.",
+)
+@click.option("--port", type=int, default=8000, show_default=True)
+def serve(directory: Path, port: int) -> None:
+    """Serve the index on 127.0.0.1 (for trying it out; Pages serves it for real)."""
+    serve_directory(directory, port)
 
 
 def main() -> None:

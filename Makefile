@@ -1,0 +1,48 @@
+# The two commands a newcomer needs (see README.md):
+#   make build   set up this machine, build every recipe for riscv64, show the wheels
+#   make test    set up this machine, run the whole test suite
+# Both need root (apt packages; the riscv64 userland is a chroot).
+
+VENV    := .venv
+PYTHON  := $(VENV)/bin/python
+FACTORY := $(VENV)/bin/factory
+
+# Host tools: git for sources, libyaml-dev for the native tests, qemu-user-static +
+# binfmt-support + mmdebstrap + arch-test + zstd for the emulated riscv64 userland.
+APT_PACKAGES := python3-venv python3-dev git build-essential libyaml-dev patchelf \
+	qemu-user-static binfmt-support mmdebstrap arch-test zstd ca-certificates
+
+.PHONY: deps venv build test lint bench clean
+
+deps:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "+ apt-get install $$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(PYTHON): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PYTHON) -m pip install -q --upgrade pip
+	$(PYTHON) -m pip install -q -e '.[test]'
+	@touch $(PYTHON)
+
+venv: $(PYTHON)
+
+build: deps venv
+	$(FACTORY) build --all
+	$(FACTORY) list
+
+test: deps venv
+	$(PYTHON) -m pytest -v
+
+lint: venv
+	$(VENV)/bin/ruff check factory tests bench
+	$(VENV)/bin/ruff format --check factory tests bench
+	$(PYTHON) -m mypy
+
+bench: deps venv
+	$(PYTHON) bench/overhead.py
+
+clean:
+	rm -rf $(VENV) wheelhouse builds index
