@@ -22,9 +22,9 @@ from .builders.base import BuildHost
 from .errors import ConfigError, FactoryError
 from .index import write_index
 from .progress import Progress
-from .serve import serve_directory
 from .recipe import load_recipes, select
 from .records import wheelhouse_records
+from .serve import serve_directory
 from .source import prepare_tree
 from .workspace import Workspace, default_cache_dir
 

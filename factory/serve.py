@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 from pathlib import Path
@@ -16,7 +17,5 @@ def serve_directory(directory: Path, port: int) -> None:
         click.echo(f"serving {directory} at {url} (Ctrl-C stops)")
         click.echo(f"  pip install --index-url {url} PACKAGE")
         click.echo(f"  uv pip install --index-url {url} PACKAGE")
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             server.serve_forever()
-        except KeyboardInterrupt:
-            pass

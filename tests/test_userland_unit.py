@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -225,6 +227,8 @@ def test_install_rejects_unknown_packages_before_installing_anything(
     (lists / "deb.debian.org_debian_dists_trixie_main_binary-riscv64_Packages").write_text(
         PACKAGES_LIST
     )
+    (paths.root / ul.APT_STAMP).parent.mkdir(parents=True)
+    (paths.root / ul.APT_STAMP).touch()  # updated just now
     calls: list[Sequence[str]] = []
 
     def fake_run(self: Userland, argv: Sequence[str], **kwargs: Any) -> RunResult:
@@ -243,23 +247,32 @@ def test_install_rejects_unknown_packages_before_installing_anything(
     assert calls[0][-1] == "libffi-dev"  # gcc is installed already
 
 
-def test_install_updates_missing_lists_first(
-    as_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("stamp_age", [None, 2 * ul.APT_LISTS_MAX_AGE])
+def test_install_updates_missing_or_old_lists_first(
+    as_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stamp_age: float | None
 ) -> None:
     paths = fake_ready_userland(tmp_path)
     lists = paths.root / "var/lib/apt/lists"
+    stamp = paths.root / ul.APT_STAMP
+    if stamp_age is not None:  # lists present, but updated too long ago
+        lists.mkdir(parents=True)
+        (lists / "x_Packages").write_text(PACKAGES_LIST)
+        stamp.parent.mkdir(parents=True)
+        stamp.touch()
+        os.utime(stamp, (time.time() - stamp_age,) * 2)
     calls: list[Sequence[str]] = []
 
     def fake_run(self: Userland, argv: Sequence[str], **kwargs: Any) -> RunResult:
         calls.append(argv)
         if argv[:2] == ["apt-get", "update"]:
-            lists.mkdir(parents=True)
+            lists.mkdir(parents=True, exist_ok=True)
             (lists / "x_Packages").write_text(PACKAGES_LIST)
         return RunResult(tuple(argv), 0, 0.0, "")
 
     monkeypatch.setattr(Userland, "run", fake_run)
     Userland(paths.root, DEFAULT_SPEC, {}).install_system_packages(["libyaml-dev"], tmp_path)
     assert [c[:2] for c in calls] == [["apt-get", "update"], ["apt-get", "install"]]
+    assert time.time() - stamp.stat().st_mtime < 60
 
 
 # --- cache states: ready marker, tarball checksum -------------------------------------

@@ -64,6 +64,9 @@ CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"  # same path on Debian hosts an
 SYSTEM_BINDS = (Path("/proc"), Path("/sys"), Path("/dev"))
 BINFMT_DIR = Path("/proc/sys/fs/binfmt_misc")
 APT_LISTS_MAX_AGE = 24 * 3600  # older lists risk 404s on packages the mirror has replaced
+# Our own stamp: apt may give list files the mirror's Last-Modified time, and a stable
+# suite's lists change only at point releases, so their mtime says nothing about us.
+APT_STAMP = "opt/factory/apt-lists-updated"
 CREATE_TIMEOUT = 45 * 60
 STEP_TIMEOUT = 20 * 60
 
@@ -254,10 +257,10 @@ class Userland:
             return
         lists = self.root / "var/lib/apt/lists"
         apt_env = {"DEBIAN_FRONTEND": "noninteractive"}
-        if not _fresh_lists(lists):  # mmdebstrap drops the lists to keep the tarball small
-            self.run(
-                ["apt-get", "update"], log=log, cwd=Path("/"), env=apt_env, timeout=STEP_TIMEOUT
-            )
+        if not self._fresh_lists():  # mmdebstrap drops the lists to keep the tarball small
+            update = ["apt-get", "update", "-o", "Acquire::Languages=none"]  # skip 35 MB
+            self.run(update, log=log, cwd=Path("/"), env=apt_env, timeout=STEP_TIMEOUT)
+            _write_atomically(self.root / APT_STAMP, "")
         known: set[str] = set()
         for packages_file in lists.glob("*_Packages"):
             with packages_file.open(encoding="utf-8", errors="replace") as lines:
@@ -268,21 +271,15 @@ class Userland:
                 f"not in Debian {self.spec.suite} ({self.spec.arch}): {', '.join(unknown)}",
                 hint=f"check the names on https://packages.debian.org/{self.spec.suite}/",
             )
-        self.run(
-            [
-                "apt-get",
-                "install",
-                "-y",
-                "--no-install-recommends",
-                "-o",
-                "DPkg::Lock::Timeout=600",
-                *wanted,
-            ],
-            log=log,
-            cwd=Path("/"),
-            env=apt_env,
-            timeout=STEP_TIMEOUT,
-        )
+        install = ["apt-get", "install", "-y", "--no-install-recommends"]
+        install += ["-o", "DPkg::Lock::Timeout=600", *wanted]  # wait for a parallel build's apt
+        self.run(install, log=log, cwd=Path("/"), env=apt_env, timeout=STEP_TIMEOUT)
+
+    def _fresh_lists(self) -> bool:
+        stamp = self.root / APT_STAMP
+        if not stamp.exists() or not any((self.root / "var/lib/apt/lists").glob("*_Packages")):
+            return False
+        return time.time() - stamp.stat().st_mtime < APT_LISTS_MAX_AGE
 
 
 def package_name(requirement: str) -> str:
@@ -320,11 +317,6 @@ def available_packages(lines: Iterable[str]) -> set[str]:
 
 def _provides(value: str) -> set[str]:
     return {item.split("(")[0].strip() for item in value.split(",")} - {""}
-
-
-def _fresh_lists(lists: Path) -> bool:
-    ages = [time.time() - p.stat().st_mtime for p in lists.glob("*_Packages")]
-    return bool(ages) and max(ages) < APT_LISTS_MAX_AGE
 
 
 def ensure_userland(
@@ -424,10 +416,10 @@ def _tarball_verified(paths: UserlandPaths, log: Path, on_line: OnLine) -> bool:
     if not paths.tarball.exists():
         paths.checksum.unlink(missing_ok=True)
         return False
-    expected = paths.checksum.read_text().split()[0] if paths.checksum.exists() else None
-    if expected is not None and _sha256(paths.tarball) == expected:
+    recorded = paths.checksum.read_text().split()[:1] if paths.checksum.exists() else []
+    if recorded and [_sha256(paths.tarball)] == recorded:
         return True
-    why = "does not match its checksum" if expected else "has no checksum (interrupted packing?)"
+    why = "does not match its checksum" if recorded else "has no checksum (interrupted packing?)"
     _note(log, on_line, f"{paths.tarball} {why}: deleting it and rebuilding")
     paths.tarball.unlink()
     paths.checksum.unlink(missing_ok=True)
