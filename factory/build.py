@@ -255,9 +255,7 @@ def execute(
         with step("fetch"):
             tree = prepare_tree(build.loaded, workspace.sources, work, log)
         with step("build"):
-            raw = _build_wheel(
-                build, host, tree, work / "dist", workspace.wheelhouse, log, progress
-            )
+            raw = _build_wheel(build, host, tree, work / "dist", workspace, log, progress)
         with step("repair"):
             wheel = repair(host, raw, work / "repaired", recipe.repair, log, timeout)
             wheel = add_build_tag(host, wheel, recipe.build_number, log, timeout)
@@ -291,10 +289,11 @@ def _build_wheel(
     host: BuildHost,
     tree: Path,
     out_dir: Path,
-    wheelhouse: Path,
+    workspace: Workspace,
     log: Path,
     progress: Progress,
 ) -> Path:
+    wheelhouse, sources = workspace.wheelhouse, workspace.sources
     settings = build.loaded.recipe.build
     argv = [host.python, "-m", "build", "--wheel", "--outdir", str(out_dir)]
     for key, value in sorted(settings.config_settings.items()):
@@ -308,13 +307,15 @@ def _build_wheel(
         "PIP_PREFER_BINARY": "1",
     }
     wheelhouse.mkdir(parents=True, exist_ok=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
     host.run(
         [*argv, str(tree)],
         log=log,
         cwd=tree,
         env=env,
         timeout=float(settings.timeout),
-        binds=[tree, out_dir, wheelhouse],
+        # The source tree is a --shared git clone: its objects live in the sources cache.
+        binds=[tree, out_dir, wheelhouse, sources],
         on_line=progress.output_line,
     )
     return single_wheel(out_dir)

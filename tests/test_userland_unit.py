@@ -61,6 +61,7 @@ def as_root(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     binfmt = tmp_path / "binfmt_misc"
     binfmt.mkdir()
     (binfmt / "register").write_text("")
+    (binfmt / "status").write_text("enabled\n")
     (binfmt / "qemu-riscv64").write_text("enabled\ninterpreter /usr/bin/qemu\nflags: PF\n")
     monkeypatch.setattr(ul, "BINFMT_DIR", binfmt)
     monkeypatch.setattr("os.geteuid", lambda: 0)
@@ -360,6 +361,11 @@ def test_binfmt_state(
     else:
         (as_root / "qemu-riscv64").write_text(entry)
     assert ul.binfmt_state("riscv64") == state
+
+
+def test_binfmt_disabled_globally(as_root: Path) -> None:
+    (as_root / "status").write_text("disabled\n")
+    assert ul.binfmt_state("riscv64") == "binfmt_misc disabled"
 
 
 def test_binfmt_not_mounted(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

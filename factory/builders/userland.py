@@ -1,7 +1,7 @@
 """An emulated riscv64 Debian userland: created once, cached as a tarball, entered by chroot.
 
 Creating the root filesystem takes about five minutes under qemu; re-extracting a
-zstd tarball of it takes seconds (see /work/shared/RISCV64.md), so the tarball is
+zstd tarball of it takes seconds (measured; see the README), so the tarball is
 the cache and the extracted tree beside it is the working copy. Layout, under the
 cache directory::
 
@@ -194,6 +194,13 @@ def prepare_mount_point(root: Path, path: Path) -> None:
             f"cannot bind {path} into the userland: {target} leads outside it through a symlink",
             hint="bind a directory whose path crosses no symlink inside the rootfs (e.g. /tmp/...)",
         )
+    if not path.exists():
+        raise EnvironmentProblem(f"cannot bind {path} into the userland: it does not exist")
+    # A mount point left by an earlier bind of another kind (file vs directory) is replaced.
+    if target.is_file() and path.is_dir():
+        target.unlink()
+    elif target.is_dir() and not path.is_dir():
+        target.rmdir()
     if path.is_dir():
         target.mkdir(parents=True, exist_ok=True)
     else:
@@ -462,6 +469,8 @@ def binfmt_state(arch: str) -> str:
     """'ok', or what is wrong with the kernel's qemu registration for ``arch``."""
     if not (BINFMT_DIR / "register").exists():
         return "binfmt_misc not mounted"
+    if (BINFMT_DIR / "status").read_text().strip() == "disabled":
+        return "binfmt_misc disabled"
     try:
         lines = (BINFMT_DIR / f"qemu-{arch}").read_text().splitlines()
     except OSError:
@@ -479,14 +488,18 @@ def ensure_binfmt(arch: str, log: Path) -> None:
         return  # the common case costs no subprocess
     if not (BINFMT_DIR / "register").exists():
         run(["mount", "-t", "binfmt_misc", "binfmt_misc", str(BINFMT_DIR)], log=log, check=False)
-    if binfmt_state(arch) in (f"qemu-{arch} not registered", f"qemu-{arch} disabled"):
-        if shutil.which("update-binfmts"):
+    missing = f"qemu-{arch} not registered"
+    with contextlib.suppress(OSError):  # any fix may be refused: the check below says why
+        if binfmt_state(arch) == "binfmt_misc disabled":
+            (BINFMT_DIR / "status").write_text("1")
+        if binfmt_state(arch) == f"qemu-{arch} disabled":
+            (BINFMT_DIR / f"qemu-{arch}").write_text("1")
+        if binfmt_state(arch) == missing and shutil.which("update-binfmts"):
             run(["update-binfmts", "--enable", f"qemu-{arch}"], log=log, check=False)
         conf = Path(f"/usr/lib/binfmt.d/qemu-{arch}.conf")  # systemd-binfmt's copy of the rule
-        if binfmt_state(arch) == f"qemu-{arch} not registered" and conf.exists():
+        if binfmt_state(arch) == missing and conf.exists():  # no binfmt-support installed
             rule = conf.read_text().strip()
-            with contextlib.suppress(OSError):
-                (BINFMT_DIR / "register").write_text(rule if rule.endswith("F") else rule + "F")
+            (BINFMT_DIR / "register").write_text(rule if rule.endswith("F") else rule + "F")
     if (state := binfmt_state(arch)) != "ok":
         raise EnvironmentProblem(
             f"cannot run {arch} binaries: {state}",
