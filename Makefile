@@ -31,7 +31,12 @@ venv: $(PYTHON)
 
 build: deps venv
 	$(FACTORY) build --all
-	$(FACTORY) list
+	$(FACTORY) index
+	@echo
+	@ls -1 wheelhouse/*.whl
+	@echo
+	@echo "Try the index: $(FACTORY) serve   (serves index/ on 127.0.0.1:8000), then on riscv64:"
+	@echo "  pip install --index-url http://127.0.0.1:8000/simple/ pyyaml"
 
 test: deps venv
 	$(PYTHON) -m pytest -v

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import platform
+import signal
 import sys
 import tempfile
 import traceback
@@ -244,8 +245,48 @@ def serve(directory: Path, port: int) -> None:
     serve_directory(directory, port)
 
 
+@cli.group()
+def userland() -> None:
+    """The emulated riscv64 Debian userland (for hosts that are not riscv64)."""
+
+
+@userland.command(name="create")
+def userland_create() -> None:
+    """Create the userland (or restore it from its cached tarball) and verify it."""
+    from .builders.userland import ensure_userland
+
+    progress = Progress()
+    cache = default_cache_dir()
+    ready = ensure_userland(cache, cache / "userland.log", on_line=progress.message)
+    versions = ", ".join(f"{k} {v}" for k, v in sorted(ready.toolchain().items()))
+    click.echo(f"ready: {ready.root} ({versions})")
+
+
+@userland.command(name="status")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def userland_status(as_json: bool) -> None:
+    """Say whether the userland is ready, where it is and what it holds."""
+    from .builders.userland import userland_status as status
+
+    state = status(default_cache_dir())
+    if as_json:
+        click.echo(json.dumps(state, indent=2, sort_keys=True))
+        return
+    for key, value in state.items():
+        click.echo(f"{key:>16}: {value}")
+
+
+class Terminated(BaseException):
+    """SIGTERM (CI cancelling a job): unwind like Ctrl-C so running builds are killed."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def main() -> None:
     debug = "--debug" in sys.argv[1:]
+    signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         cli.main(standalone_mode=False)
     except FactoryError as error:
@@ -263,8 +304,8 @@ def main() -> None:
     except click.ClickException as error:
         error.show()
         sys.exit(error.exit_code)
-    except KeyboardInterrupt:
-        click.echo("ERROR: interrupted", err=True)
+    except (KeyboardInterrupt, Terminated):
+        click.echo("ERROR: interrupted; nothing half-built was kept", err=True)
         sys.exit(130)
 
 

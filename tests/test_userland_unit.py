@@ -139,14 +139,14 @@ def test_clean_environment_lets_the_caller_override() -> None:
 
 
 def test_wrapped_command(tmp_path: Path) -> None:
-    root, work = tmp_path / "root", Path("/work/pkg")
+    root, work = tmp_path / "root", Path("/srv/pkg")
     command = wrapped_command(root, ["python3", "-V"], work, {"A": "1"}, [work, work / "sub"])
     assert command[:4] == ["unshare", "--mount", "--fork", "--"]
     assert command[4:6] == ["sh", "-c"]
     separator = command.index("--", 4)
-    assert command[8:separator] == [str(root), "/proc", "/sys", "/dev", "/work/pkg"]
+    assert command[8:separator] == [str(root), "/proc", "/sys", "/dev", "/srv/pkg"]
     inner = command[separator + 1 :]
-    assert inner[:3] == ["/usr/bin/env", "-i", "--chdir=/work/pkg"]
+    assert inner[:3] == ["/usr/bin/env", "-i", "--chdir=/srv/pkg"]
     assert "A=1" in inner and "HOME=/root" in inner
     assert inner[-2:] == ["python3", "-V"]
 
@@ -157,8 +157,8 @@ def test_enter_script_mounts_at_the_same_path_then_chroots() -> None:
 
 
 def test_mount_list_dedupes_and_drops_nested_binds() -> None:
-    binds = [Path("/work/a/b"), Path("/work/a"), Path("/work/a"), Path("/dev/shm")]
-    assert mount_list(binds) == [Path(p) for p in ("/proc", "/sys", "/dev", "/work/a")]
+    binds = [Path("/srv/a/b"), Path("/srv/a"), Path("/srv/a"), Path("/dev/shm")]
+    assert mount_list(binds) == [Path(p) for p in ("/proc", "/sys", "/dev", "/srv/a")]
 
 
 def test_mount_list_refuses_the_root() -> None:
