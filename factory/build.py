@@ -8,6 +8,7 @@ modules only.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import shutil
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -46,6 +47,8 @@ class PlannedBuild:
     fingerprint: str
     action: str  # "build" or "skip"
     reason: str  # why: "not built yet", "up to date (...)", "forced", ...
+    # "name==version" of the recipes in build.requires: their build must use our wheels.
+    dependency_pins: tuple[str, ...] = ()
 
     @property
     def name(self) -> NormalizedName:
@@ -88,7 +91,11 @@ def plan(
             )
         else:
             action, reason = _staleness(loaded, target, digest, existing, force)
-        planned.append(PlannedBuild(loaded, target, inputs, digest, action, reason))
+        pins = tuple(
+            f"{dep.name}=={dep.recipe.version}"
+            for dep in (recipes[canonicalize_name(d)] for d in recipe.build.requires)
+        )
+        planned.append(PlannedBuild(loaded, target, inputs, digest, action, reason, pins))
     return planned
 
 
@@ -306,6 +313,14 @@ def _build_wheel(
         "PIP_FIND_LINKS": str(wheelhouse),
         "PIP_PREFER_BINARY": "1",
     }
+    binds = [tree, out_dir, wheelhouse, sources]
+    if build.dependency_pins:
+        # Pinning build dependencies that are our recipes to our versions makes pip take
+        # our wheels (find-links) instead of a newer sdist from PyPI that it would compile.
+        constraints = out_dir.parent / "build-constraints.txt"
+        constraints.write_text("".join(f"{pin}\n" for pin in build.dependency_pins))
+        env["PIP_CONSTRAINT"] = str(constraints)
+        binds.append(constraints)
     wheelhouse.mkdir(parents=True, exist_ok=True)
     out_dir.mkdir(parents=True, exist_ok=True)
     host.run(
@@ -315,15 +330,13 @@ def _build_wheel(
         env=env,
         timeout=float(settings.timeout),
         # The source tree is a --shared git clone: its objects live in the sources cache.
-        binds=[tree, out_dir, wheelhouse, sources],
+        binds=binds,
         on_line=progress.output_line,
     )
     return single_wheel(out_dir)
 
 
 def _sha256(path: Path) -> str:
-    import hashlib
-
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         while chunk := handle.read(1 << 20):

@@ -2,7 +2,7 @@
 
 On a terminal one status line is redrawn every second (an emulated build can be
 silent for minutes, and nobody should think it hung); elsewhere (CI logs) each
-step's start and end is printed once.
+step's start and end is printed, plus a heartbeat line every minute.
 """
 
 from __future__ import annotations
@@ -13,6 +13,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TextIO
+
+HEARTBEAT_SECONDS = 60.0
+LINE_WIDTH = 100
 
 
 def format_seconds(seconds: float) -> str:
@@ -43,32 +46,32 @@ class Progress:
     @contextmanager
     def step(self, label: str) -> Iterator[None]:
         self._label, self._started, self._last_line = label, time.monotonic(), ""
-        ticker = None
-        if self._live:
-            self._stop.clear()
-            ticker = threading.Thread(target=self._tick, daemon=True)
-            ticker.start()
-        else:
+        if not self._live:
             self.message(f"  {label} ...")
+        self._stop.clear()
+        ticker = threading.Thread(target=self._tick, daemon=True)
+        ticker.start()
         ok = False
         try:
             yield
             ok = True
         finally:
-            if ticker is not None:
-                self._stop.set()
-                ticker.join()
+            self._stop.set()
+            ticker.join()
             elapsed = format_seconds(time.monotonic() - self._started)
             self.message(f"  {label} {'done' if ok else 'FAILED'} ({elapsed})")
 
     def _tick(self) -> None:
-        while not self._stop.wait(1.0):
+        interval = 1.0 if self._live else HEARTBEAT_SECONDS
+        while not self._stop.wait(interval):
             elapsed = format_seconds(time.monotonic() - self._started)
+            text = f"  {self._label} {elapsed}  {self._last_line}"[:LINE_WIDTH]
             with self._lock:
-                text = f"  {self._label} {elapsed}  {self._last_line}"
-                width = 100
-                self._stream.write("\r\x1b[K" + text[:width])
-                self._stream.flush()
+                if self._live:
+                    self._stream.write("\r\x1b[K" + text)
+                    self._stream.flush()
+                else:
+                    print(text, file=self._stream, flush=True)
 
     def _clear(self) -> None:
         if self._live:

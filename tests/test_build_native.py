@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import TINY_C, TINY_PATCH, Project, make_tiny_fork, tiny_recipe
+from .helpers import TINY_C, TINY_PATCH, Project, git, make_tiny_fork, tiny_recipe
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parent.parent
@@ -329,3 +329,45 @@ def process_alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_build_dependency_comes_from_our_wheelhouse(built: Project, tmp_path: Path) -> None:
+    """A recipe whose build needs another recipe's product builds against our wheel."""
+    project = clone(built, tmp_path)
+    user = project.root / "user"
+    (user / "user_pkg").mkdir(parents=True)
+    (user / "user_pkg" / "__init__.py").write_text("")
+    # The build itself imports tinyyaml: only our patched build answers "patched".
+    (user / "setup.py").write_text(
+        "import tinyyaml\n"
+        "assert tinyyaml.flavour() == 'patched', tinyyaml.flavour()\n"
+        "from setuptools import setup\n"
+        "setup(name='user-pkg', version='2.0', packages=['user_pkg'])\n"
+    )
+    (user / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools>=61", "tinyyaml==1.0"]\n'
+        'build-backend = "setuptools.build_meta"\n'
+    )
+    git(user, "init", "-q", "-b", "main")
+    git(user, "add", "-A")
+    git(user, "commit", "-q", "-m", "user-pkg")
+    commit = git(user, "rev-parse", "HEAD")
+    project.recipe(
+        "user-pkg",
+        f"""\
+        name: user-pkg
+        version: "2.0"
+        source:
+          git: {{url: {user}, commit: {commit}}}
+        build:
+          requires: [tinyyaml]
+        test:
+          imports: [user_pkg]
+        """,
+    )
+    result = project.factory("build", "--native", "user-pkg")
+    assert result.returncode == 0, result.stderr
+    assert "tinyyaml 1.0: up to date" in result.stderr  # the dependency was not rebuilt
+    assert [w.name for w in project.wheelhouse.glob("user_pkg-*.whl")] == [
+        "user_pkg-2.0-py3-none-any.whl"  # pure Python: passed through auditwheel untouched
+    ]
