@@ -35,6 +35,7 @@ from .records import (
 from .repair import add_build_tag, repair, single_wheel
 from .source import prepare_tree, source_id
 from .wheelhouse import add_to_wheelhouse
+from .wheelmeta import read_wheel_metadata
 from .wheeltest import run_wheel_tests
 from .workspace import Workspace
 
@@ -270,9 +271,16 @@ def execute(
             run_wheel_tests(
                 host, wheel, work / "test", recipe.test, workspace.wheelhouse, log, timeout
             )
-        record.wheel = WheelFile(wheel.name, _sha256(wheel), wheel.stat().st_size)
+        metadata = read_wheel_metadata(wheel)
+        record.wheel = WheelFile(
+            wheel.name,
+            _sha256(wheel),
+            wheel.stat().st_size,
+            metadata.requires_python,
+            metadata.sha256,
+        )
         record.outcome = "success"
-        kept = add_to_wheelhouse(workspace.wheelhouse, wheel, record)
+        kept = add_to_wheelhouse(workspace.wheelhouse, wheel, metadata.content, record)
         if kept:
             progress.message(
                 f"  kept the existing {wheel.name}: published files never get new bytes"

@@ -65,6 +65,8 @@ class WheelFile:
     filename: str
     sha256: str
     size: int
+    requires_python: str | None = None
+    metadata_sha256: str | None = None  # of <wheel>.metadata beside it (PEP 658)
 
 
 @dataclass

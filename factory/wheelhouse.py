@@ -8,19 +8,21 @@ import tempfile
 from pathlib import Path
 
 from .records import RECORD_SUFFIX, BuildRecord, write_atomically
+from .wheelmeta import METADATA_SUFFIX
 
 
-def add_to_wheelhouse(wheelhouse: Path, wheel: Path, record: BuildRecord) -> bool:
-    """Add the wheel and its record; return True if an existing wheel was kept instead.
+def add_to_wheelhouse(wheelhouse: Path, wheel: Path, metadata: bytes, record: BuildRecord) -> bool:
+    """Add the wheel, its metadata and record; return True if an existing wheel was kept.
 
-    The record lands first and the wheel last, each by rename: a killed build leaves
-    either nothing or a record without its wheel, which readers ignore. A file name
-    that already exists keeps its bytes (published names never change content).
+    Metadata and record land first and the wheel last, each by rename: a killed build
+    leaves either nothing or files without their wheel, which readers ignore. A file
+    name that already exists keeps its bytes (published names never change content).
     """
     wheelhouse.mkdir(parents=True, exist_ok=True)
     destination = wheelhouse / wheel.name
     if destination.exists():
         return True
+    write_atomically(destination.with_name(destination.name + METADATA_SUFFIX), metadata)
     write_atomically(
         destination.with_name(destination.name + RECORD_SUFFIX), record.to_json().encode()
     )

@@ -1,0 +1,72 @@
+"""A wheel's core metadata: read once, when the wheel is made, and kept beside it.
+
+PEP 658/714 indexes serve ``<wheel>.metadata`` so that installers resolve without
+downloading wheels; the wheelhouse keeps that file next to each wheel so the index
+never has to open a wheel again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.metadata import Metadata
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+
+from .errors import ConfigError
+
+METADATA_SUFFIX = ".metadata"  # PEP 658: the metadata file's URL is the wheel's plus this
+
+
+@dataclass(frozen=True)
+class WheelMetadata:
+    name: str
+    version: str
+    requires_python: str | None
+    content: bytes  # the METADATA file, byte for byte
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
+
+
+def read_wheel_metadata(wheel: Path) -> WheelMetadata:
+    """Read and cross-check a wheel's METADATA; raise ConfigError naming what is wrong."""
+    try:
+        name, version, _, _ = parse_wheel_filename(wheel.name)
+    except InvalidWheelFilename as exc:
+        raise ConfigError(
+            f"{wheel.name}: not a valid wheel file name ({exc})",
+            hint="wheel names follow {name}-{version}(-{build})?-{python}-{abi}-{platform}.whl",
+        ) from None
+    try:
+        with zipfile.ZipFile(wheel) as zipped:
+            candidates = [
+                n
+                for n in zipped.namelist()
+                if n.count("/") == 1 and n.endswith(".dist-info/METADATA")
+            ]
+            if len(candidates) != 1:
+                raise ConfigError(
+                    f"{wheel.name}: expected one .dist-info/METADATA, found {len(candidates)}"
+                )
+            content = zipped.read(candidates[0])
+    except (zipfile.BadZipFile, OSError, KeyError) as exc:
+        raise ConfigError(
+            f"{wheel.name}: corrupt wheel ({exc})",
+            hint="rebuild it or remove it from the wheelhouse",
+        ) from None
+    try:
+        metadata = Metadata.from_email(content, validate=False)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"{wheel.name}: unreadable METADATA ({exc})") from None
+    if canonicalize_name(str(metadata.name)) != name or metadata.version != version:
+        raise ConfigError(
+            f"{wheel.name}: its metadata says {metadata.name} {metadata.version}, "
+            f"its file name says {name} {version}",
+            hint="the wheel was renamed or built wrongly; rebuild it",
+        )
+    requires_python = str(metadata.requires_python) if metadata.requires_python else None
+    return WheelMetadata(str(metadata.name), str(version), requires_python, content)
