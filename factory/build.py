@@ -62,7 +62,7 @@ class BuildResult:
     action: str  # "built", "up-to-date", "skipped", "failed"
     reason: str
     wheel: str | None = None
-    record: str | None = None
+    log: str | None = None
 
 
 def host_python(host: BuildHost) -> str:
