@@ -8,7 +8,6 @@ modules only.
 from __future__ import annotations
 
 import datetime
-import hashlib
 import shutil
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -20,6 +19,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 
 from .builders.base import BuildHost
 from .errors import BuildFailed, ConfigError, FactoryError
+from .hashing import sha256_file
 from .progress import Progress, format_seconds
 from .recipe import LoadedRecipe
 from .records import (
@@ -274,7 +274,7 @@ def execute(
         metadata = read_wheel_metadata(wheel)
         record.wheel = WheelFile(
             wheel.name,
-            _sha256(wheel),
+            sha256_file(wheel),
             wheel.stat().st_size,
             metadata.requires_python,
             metadata.sha256,
@@ -342,11 +342,3 @@ def _build_wheel(
         on_line=progress.output_line,
     )
     return single_wheel(out_dir)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -22,6 +22,7 @@ from packaging.version import Version
 
 from ._run import CommandFailed, run
 from .errors import SourceError
+from .hashing import sha256_file
 from .patches import apply_patches
 from .recipe import ArchiveSource, GitSource, LoadedRecipe, PypiSource
 
@@ -117,7 +118,7 @@ def _fetch_archive(archive: ArchiveSource | None, base: Path, cache: Path) -> Pa
 def _cached_by_hash(cache: Path, sha256: str) -> Path | None:
     directory = cache / "sha256" / sha256
     for candidate in directory.glob("*") if directory.is_dir() else ():
-        if _sha256_of(candidate) == sha256:
+        if sha256_file(candidate) == sha256:
             return candidate
         candidate.unlink()  # corrupted cache entry: fetch again
     return None
@@ -173,14 +174,6 @@ def _resolve_location(location: str, base: Path) -> str:
     if urllib.parse.urlparse(location).scheme or os.path.isabs(location):
         return location
     return str((base / location).resolve())
-
-
-def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _unpack(archive: Path, dest: Path) -> Path:

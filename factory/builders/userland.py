@@ -28,6 +28,7 @@ from typing import Any
 
 from .._run import RunResult, run
 from ..errors import ConfigError, EnvironmentProblem
+from ..hashing import sha256_file
 
 OnLine = Callable[[str], None] | None
 
@@ -410,7 +411,7 @@ def _pack(staging: Path, paths: UserlandPaths, log: Path, on_line: OnLine) -> No
     try:
         create = ["tar", "--create", f"--file={partial}", "--use-compress-program=zstd -T0"]
         run([*create, *_TAR_FLAGS, f"--directory={staging}", "."], log=log, timeout=STEP_TIMEOUT)
-        digest = _sha256(partial)
+        digest = sha256_file(partial)
         partial.rename(paths.tarball)
     finally:
         partial.unlink(missing_ok=True)
@@ -424,7 +425,7 @@ def _tarball_verified(paths: UserlandPaths, log: Path, on_line: OnLine) -> bool:
         paths.checksum.unlink(missing_ok=True)
         return False
     recorded = paths.checksum.read_text().split()[:1] if paths.checksum.exists() else []
-    if recorded and [_sha256(paths.tarball)] == recorded:
+    if recorded and [sha256_file(paths.tarball)] == recorded:
         return True
     why = "does not match its checksum" if recorded else "has no checksum (interrupted packing?)"
     _note(log, on_line, f"{paths.tarball} {why}: deleting it and rebuilding")
@@ -556,14 +557,6 @@ def _remove(path: Path) -> None:
                 hint=f"`umount -R {mounted[0]}`, then run again",
             )
         shutil.rmtree(path)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @contextlib.contextmanager
