@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from packaging.utils import NormalizedName, canonicalize_name
 
@@ -39,6 +40,8 @@ from .wheelmeta import read_wheel_metadata
 from .wheeltest import run_wheel_tests
 from .workspace import Workspace
 
+Action = Literal["build", "up-to-date", "skip"]
+
 
 @dataclass(frozen=True)
 class PlannedBuild:
@@ -46,8 +49,8 @@ class PlannedBuild:
     target: Target
     inputs: FingerprintInputs
     fingerprint: str
-    action: str  # "build" or "skip"
-    reason: str  # why: "not built yet", "up to date (...)", "forced", ...
+    action: Action
+    reason: str  # why: "not built yet", "up to date: <wheel>", "forced (--force)", ...
     # "name==version" of the recipes in build.requires: their build must use our wheels.
     dependency_pins: tuple[str, ...] = ()
 
@@ -59,7 +62,7 @@ class PlannedBuild:
 @dataclass(frozen=True)
 class BuildResult:
     project: str
-    action: str  # "built", "up-to-date", "skipped", "failed"
+    action: Literal["built", "up-to-date", "skip", "skipped", "failed"]
     reason: str
     wheel: str | None = None
     log: str | None = None
@@ -85,11 +88,10 @@ def plan(
         target = Target(arch=host.arch, python=python, policy=recipe.repair.policy)
         inputs = fingerprint_inputs(loaded, source_id(loaded), target, host.toolchain())
         digest = fingerprint(inputs)
+        action: Action
         if recipe.python and python not in recipe.python:
-            action, reason = (
-                "skip",
-                f"recipe targets python {', '.join(recipe.python)}; the builder has {python}",
-            )
+            action = "skip"
+            reason = f"recipe targets python {', '.join(recipe.python)}; the builder has {python}"
         else:
             action, reason = _staleness(loaded, target, digest, existing, force)
         pins = tuple(
@@ -102,7 +104,7 @@ def plan(
 
 def _staleness(
     loaded: LoadedRecipe, target: Target, digest: str, existing: list[BuildRecord], force: bool
-) -> tuple[str, str]:
+) -> tuple[Action, str]:
     recipe = loaded.recipe
     same_release = [
         r
@@ -118,7 +120,7 @@ def _staleness(
             assert record.wheel is not None
             if force:
                 return "build", "forced (--force)"
-            return "skip", f"up to date: {record.wheel.filename}"
+            return "up-to-date", f"up to date: {record.wheel.filename}"
     if same_release and not force:
         # A published file name never gets new bytes: a changed recipe needs a new build tag.
         raise ConfigError(
@@ -190,15 +192,9 @@ def execute_all(
             failed[build.name] = BuildFailed(f"{build.name} not built: {reason}")
             results.append(BuildResult(build.name, "skipped", reason))
             continue
-        if build.action == "skip":
+        if build.action != "build":
             progress.message(f"{label}: {build.reason}; nothing to do")
-            results.append(
-                BuildResult(
-                    build.name,
-                    "up-to-date" if "up to date" in build.reason else "skipped",
-                    build.reason,
-                )
-            )
+            results.append(BuildResult(build.name, build.action, build.reason))
             continue
         progress.message(f"{label}: building ({build.reason}) on {host.name}")
         try:
@@ -206,14 +202,13 @@ def execute_all(
         except FactoryError as error:
             failed[build.name] = error
             results.append(BuildResult(build.name, "failed", error.message))
-            if len(planned) > 1:
-                progress.message(f"{label}: FAILED: {error.message}")
+            progress.message(f"{label}: FAILED: {error.message}")
             continue
         assert record.wheel is not None
         results.append(
             BuildResult(build.name, "built", build.reason, record.wheel.filename, record.log)
         )
-    if len(failed) == 1 and len(planned) == 1:
+    if len(failed) == 1:
         raise next(iter(failed.values()))
     if failed:
         raise BuildFailed(

@@ -154,7 +154,7 @@ def test_fresh_recipe_is_built(project: Project) -> None:
 def test_built_recipe_is_up_to_date(project: Project) -> None:
     project.recipe("demo")
     filename = project.publish(project.plan("demo")[0])
-    assert summary(project.plan("demo")) == [("demo", "skip", f"up to date: {filename}")]
+    assert summary(project.plan("demo")) == [("demo", "up-to-date", f"up to date: {filename}")]
 
 
 def test_force_rebuilds_an_up_to_date_recipe(project: Project) -> None:
@@ -254,7 +254,7 @@ def test_up_to_date_dependency_is_skipped_and_dependent_built(project: Project) 
     project.recipe("base")
     filename = project.publish(project.plan("base")[0])
     assert summary(project.plan("app")) == [
-        ("base", "skip", f"up to date: {filename}"),
+        ("base", "up-to-date", f"up to date: {filename}"),
         ("app", "build", "not built yet"),
     ]
 
