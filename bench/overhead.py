@@ -35,17 +35,19 @@ def run(argv: list[str], cwd: Path, env: dict[str, str]) -> float:
     return time.monotonic() - started
 
 
-def by_hand(sdist: Path, work: Path, env: dict[str, str]) -> float:
+def by_hand(sdist: Path, work: Path, env: dict[str, str]) -> tuple[float, float]:
+    """Seconds for unpack + build + repair, and for the unpacking alone."""
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     started = time.monotonic()  # unpacking is part of building from an sdist by hand too
     with tarfile.open(sdist) as archive:
         archive.extractall(work, filter="data")
+    unpacked = time.monotonic() - started
     [tree] = list(work.iterdir())
     run([PYTHON, "-m", "build", "--wheel", "--outdir", str(work / "dist"), str(tree)], work, env)
     [wheel] = (work / "dist").glob("*.whl")
     run([PYTHON, "-m", "auditwheel", "repair", "-w", str(work / "repaired"), str(wheel)], work, env)
-    return time.monotonic() - started
+    return time.monotonic() - started, unpacked
 
 
 def by_factory(project: Path, env: dict[str, str]) -> tuple[float, float]:
@@ -53,7 +55,8 @@ def by_factory(project: Path, env: dict[str, str]) -> tuple[float, float]:
 
     The factory's own share is the wall time minus the time spent inside the build,
     repair and test commands: interpreter start, recipe loading, cache checks,
-    unpacking, records and the atomic add. Compiler noise cancels out of it.
+    unpacking, records and the atomic add. Compiler noise cancels out of it; the
+    unpacking, which the hand path does as well, is subtracted when reporting.
     """
     wall = run([PYTHON, "-m", "factory", "build", "--native", "--force", "pyyaml"], project, env)
     [record] = (project / "builds" / "pyyaml").glob("*.json")
@@ -80,19 +83,23 @@ def main() -> None:
         # Warm-up: fetches the sdist into the cache, fills pip's cache for build isolation.
         run([PYTHON, "-m", "factory", "build", "--native", "pyyaml"], project, env)
         [sdist] = (Path(temp) / "cache" / "sources" / "sha256").glob("*/pyyaml-*.tar.gz")
-        hand, factory, own, noop = [], [], [], []
+        hand, unpack, factory, own, noop = [], [], [], [], []
         for _ in range(args.rounds):
-            hand.append(by_hand(sdist, Path(temp) / "hand", env))
+            total, unpacked = by_hand(sdist, Path(temp) / "hand", env)
+            hand.append(total)
+            unpack.append(unpacked)
             without_test, own_share = by_factory(project, env)
             factory.append(without_test)
             own.append(own_share)
             noop.append(run([PYTHON, "-m", "factory", "build", "--native", "pyyaml"], project, env))
     h, f = statistics.median(hand), statistics.median(factory)
-    o, n = statistics.median(own), statistics.median(noop)
+    # The factory unpacks the sdist too; that is the same work as the hand path's unpack.
+    o = statistics.median(own) - statistics.median(unpack)
+    n = statistics.median(noop)
     print(f"pyyaml on this host, {args.rounds} rounds, medians:")
     print(f"  by hand: unpack + build + auditwheel repair  {h:7.2f} s")
     print(f"  factory build --force, minus its test step   {f:7.2f} s  ratio {f / h:.3f}")
-    print(f"  factory's own share (outside build tools)    {o:7.2f} s  ratio {o / h:.3%} of the")
+    print(f"  factory's own work beyond the hand path      {o:7.2f} s  ratio {o / h:.3%} of the")
     print("    hand-made build (goal <= 2%; whole-run ratio above includes compiler noise)")
     print(f"  no-op factory build (up to date)             {n:7.2f} s  (goal < 1 s)")
 

@@ -21,7 +21,9 @@ import click
 from .build import execute_all, plan, prepare_system
 from .builders.base import BuildHost
 from .errors import ConfigError, FactoryError
-from .index import write_index
+from .index import IndexOptions, IndexSettings, generate_index
+from .index.yanks import unyank
+from .index.yanks import yank as add_yank
 from .progress import Progress
 from .recipe import load_recipes, select
 from .records import wheelhouse_records
@@ -210,24 +212,91 @@ def list_recipes(as_json: bool, **dirs: Any) -> None:
 
 @cli.command()
 @click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("index"),
+    show_default=True,
+    help="Where to write the index.",
+)
+@click.option(
+    "--base-url",
+    default=None,
+    help="Link wheels at BASE_URL/<wheel> (hosted elsewhere, with their .metadata files) "
+    "instead of publishing them in index/files/.",
+)
+@click.option("--pre", "allow_pre", is_flag=True, help="Include pre-releases and dev releases.")
+@click.option("--local", "allow_local", is_flag=True, help="Include local versions (1.0+x).")
+@click.option("--json", "as_json", is_flag=True, help="Print what changed as JSON.")
+@workspace_options
+def index(
+    out_dir: Path,
+    base_url: str | None,
+    allow_pre: bool,
+    allow_local: bool,
+    as_json: bool,
+    **dirs: Any,
+) -> None:
+    """Write the static index of the wheelhouse into index/ (only what changed)."""
+    workspace = make_workspace(**dirs)
+    report = generate_index(
+        IndexOptions(
+            wheelhouse=workspace.wheelhouse,
+            out=out_dir.absolute(),
+            recipes=workspace.recipes,
+            patches=workspace.patches,
+            logs=workspace.logs,
+            settings=IndexSettings(check_base_url(base_url), allow_pre, allow_local),
+        )
+    )
+    if as_json:
+        click.echo(json.dumps(dataclasses.asdict(report), indent=2, default=str))
+        return
+    click.echo(
+        f"{out_dir}/: {report.projects} project{'s' if report.projects != 1 else ''}, "
+        f"{report.files} wheel{'s' if report.files != 1 else ''}; "
+        f"{len(report.rendered)} project{'s' if len(report.rendered) != 1 else ''} re-rendered, "
+        f"{len(report.written)} file{'s' if len(report.written) != 1 else ''} written, "
+        f"{len(report.deleted)} deleted"
+    )
+
+
+def check_base_url(url: str | None) -> str | None:
+    if url is not None and not url.startswith(("https://", "http://")):
+        raise ConfigError(
+            f"--base-url must be an http(s) URL, got {url!r}",
+            hint="e.g. https://github.com/OWNER/REPO/releases/download/wheels",
+        )
+    return url
+
+
+@cli.command()
+@click.argument("target")
+@click.option("--reason", default=None, help="Why (shown by pip when the file is installed).")
+@click.option("--undo", is_flag=True, help="Remove the yank instead.")
+@click.option(
     "--wheelhouse",
     type=click.Path(path_type=Path),
     default=Path("wheelhouse"),
     show_default=True,
     help="Where the built wheels are.",
 )
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(path_type=Path),
-    default=Path("index"),
-    show_default=True,
-    help="Where to write the index.",
-)
-def index(wheelhouse: Path, out_dir: Path) -> None:
-    """Write the static PEP 503 index of the wheelhouse into index/."""
-    count = write_index(wheelhouse.absolute(), out_dir.absolute())
-    click.echo(f"wrote {out_dir}/simple/ with {count} wheel{'s' if count != 1 else ''}")
+def yank(target: str, reason: str | None, undo: bool, wheelhouse: Path) -> None:
+    """Yank (PEP 592) a wheel file or a release (NAME==VERSION) from the index.
+
+    Installers then skip it unless it is pinned exactly. Takes effect at the next
+    `factory index`.
+    """
+    if undo:
+        key = unyank(wheelhouse.absolute(), target)
+        click.echo(f"no longer yanked: {key}")
+        return
+    if not reason:
+        raise ConfigError(
+            "say why with --reason", hint="pip shows the reason to whoever installs it"
+        )
+    key, covered = add_yank(wheelhouse.absolute(), target, reason)
+    click.echo(f"yanked {key} ({len(covered)} wheel{'s' if len(covered) != 1 else ''}): {reason}")
 
 
 @cli.command()

@@ -19,6 +19,10 @@ class FactoryError(Exception):
         # Lines printed before the ERROR line: every problem found, or a log's tail.
         self.details = details
 
+    def __reduce__(self) -> tuple[type[FactoryError], tuple[str, str, tuple[str, ...]]]:
+        # Errors raised in worker processes (`factory index`) cross back by pickle.
+        return (type(self), (self.message, self.hint, self.details))
+
 
 class ConfigError(FactoryError):
     """Bad input: recipes, patches, options. Nothing was built."""

@@ -15,7 +15,12 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from packaging.utils import NormalizedName, canonicalize_name
+from packaging.utils import (
+    InvalidWheelFilename,
+    NormalizedName,
+    canonicalize_name,
+    parse_wheel_filename,
+)
 from packaging.version import InvalidVersion, Version
 from pydantic import (
     AfterValidator,
@@ -177,6 +182,8 @@ class Recipe(_Closed):
     )
     repair: RepairSettings = Field(default_factory=RepairSettings)
     test: TestSettings = Field(default_factory=TestSettings)
+    # PEP 592: a release ("6.0.1") or one wheel file name -> why it is yanked.
+    yanked: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("name")
     @classmethod
@@ -193,6 +200,31 @@ class Recipe(_Closed):
         except InvalidVersion:
             raise ValueError(f"{value!r} is not a PEP 440 version") from None
         return value
+
+    @field_validator("yanked")
+    @classmethod
+    def _yank_targets(cls, value: dict[str, str]) -> dict[str, str]:
+        for target in value:
+            if target.endswith(".whl"):
+                try:
+                    parse_wheel_filename(target)
+                except InvalidWheelFilename:
+                    raise ValueError(f"{target!r} is not a valid wheel file name") from None
+                continue
+            try:
+                Version(target)
+            except InvalidVersion:
+                raise ValueError(
+                    f"{target!r} is neither a PEP 440 version nor a wheel file name"
+                ) from None
+        return value
+
+    @model_validator(mode="after")
+    def _yanks_are_ours(self) -> Recipe:
+        for target in self.yanked:
+            if target.endswith(".whl") and parse_wheel_filename(target)[0] != self.project:
+                raise ValueError(f"yanked: {target!r} is not a wheel of {self.name}")
+        return self
 
     @property
     def project(self) -> NormalizedName:

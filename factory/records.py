@@ -45,7 +45,8 @@ def fingerprint_inputs(
     loaded: LoadedRecipe, source: str, target: Target, toolchain: dict[str, str]
 ) -> FingerprintInputs:
     return FingerprintInputs(
-        recipe=loaded.recipe.model_dump(mode="json"),
+        # Yanks say how the index presents a wheel, not what is in it: no rebuild.
+        recipe=loaded.recipe.model_dump(mode="json", exclude={"yanked"}),
         patches={
             path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in loaded.patch_files
         },

@@ -1,17 +1,62 @@
-"""Serve a built index on 127.0.0.1, and say how to install from it."""
+"""Serve a built index on 127.0.0.1, and say how to install from it.
+
+Unlike GitHub Pages, this server negotiates PEP 691 content types: a client that asks
+for ``application/vnd.pypi.simple.v1+json`` at ``simple/<name>/`` gets the
+``index.json`` written beside the HTML page.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import functools
 import http.server
+import os
 from pathlib import Path
 
 import click
 
+JSON_TYPE = "application/vnd.pypi.simple.v1+json"
+
+
+def wants_json(accept: str) -> bool:
+    """True when the Accept header prefers PEP 691 JSON to HTML (q-values honoured)."""
+    best_json, best_html = 0.0, 0.0
+    for part in accept.split(","):
+        media, *params = (p.strip() for p in part.split(";"))
+        quality = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip() == "q":
+                with contextlib.suppress(ValueError):
+                    quality = float(value)
+        if media == JSON_TYPE:
+            best_json = max(best_json, quality)
+        elif media in ("application/vnd.pypi.simple.v1+html", "text/html", "*/*"):
+            best_html = max(best_html, quality)
+    return best_json > 0 and best_json >= best_html
+
+
+class IndexHandler(http.server.SimpleHTTPRequestHandler):
+    def send_head(self):  # type: ignore[no-untyped-def]  # the base class is untyped
+        path = self.translate_path(self.path)
+        json_page = os.path.join(path, "index.json")
+        if (
+            self.path.split("?", 1)[0].endswith("/")
+            and wants_json(self.headers.get("Accept", ""))
+            and os.path.isfile(json_page)
+        ):
+            handle = open(json_page, "rb")  # noqa: SIM115  # closed by the base class
+            self.send_response(200)
+            self.send_header("Content-Type", JSON_TYPE)
+            self.send_header("Content-Length", str(os.fstat(handle.fileno()).st_size))
+            self.send_header("Vary", "Accept")
+            self.end_headers()
+            return handle
+        return super().send_head()
+
 
 def serve_directory(directory: Path, port: int) -> None:
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(directory))
+    handler = functools.partial(IndexHandler, directory=str(directory))
     with http.server.ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
         url = f"http://127.0.0.1:{server.server_address[1]}/simple/"
         click.echo(f"serving {directory} at {url} (Ctrl-C stops)")

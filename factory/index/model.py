@@ -1,0 +1,312 @@
+"""What the index publishes, as plain frozen data, and how it is assembled. Pure: no I/O.
+
+The inputs (``WheelInput``, ``Build``) come from build records, so the index never
+opens or hashes a wheel that has one. Everything that can be wrong with them (a file
+name that does not parse, a record that disagrees with its file name, two spellings
+of one project) is found here, before anything is written.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from packaging.utils import (
+    InvalidWheelFilename,
+    NormalizedName,
+    canonicalize_name,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion, Version
+
+from ..errors import ConfigError
+
+
+@functools.lru_cache(maxsize=65536)
+def parse_version(text: str) -> Version:
+    """Versions repeat (every wheel of a release has one): parse each text once."""
+    return Version(text)
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    """How the index is rendered; changing any of these re-renders every page."""
+
+    base_url: str | None = None  # None: wheels are published in files/ and linked relatively
+    allow_pre: bool = False  # pre-releases and dev releases
+    allow_local: bool = False  # local versions (1.0+riscv64)
+
+    def includes(self, version: Version) -> bool:
+        """Final releases only unless allowed (a post-release of a final is final)."""
+        if version.is_prerelease and not self.allow_pre:  # is_prerelease covers .devN too
+            return False
+        return version.local is None or self.allow_local
+
+
+# Per-wheel data are NamedTuples: immutable and typed like frozen dataclasses, and five
+# times cheaper to make, which counts 100,000 times over.
+
+
+class Build(NamedTuple):
+    """One build, as the human pages show it."""
+
+    started: str  # ISO 8601, as recorded
+    outcome: str  # "success" or "failed"
+    version: str
+    record: str | None = None  # where its record is published, relative to index/
+    log: str | None = None
+    error: str = ""
+
+
+class WheelInput(NamedTuple):
+    """A wheel of the wheelhouse, as its build record (or, without one, the wheel) says."""
+
+    filename: str
+    project: str  # as the record or the wheel's metadata spells it
+    sha256: str
+    size: int
+    metadata_sha256: str
+    requires_python: str | None = None
+    version: str | None = None  # what the record says was built; None: not checked
+    build: Build | None = None  # None: a wheel without a build record
+
+
+class IndexedFile(NamedTuple):
+    filename: str
+    version: str  # normalized, from the file name
+    sha256: str
+    size: int
+    metadata_sha256: str
+    requires_python: str | None
+    upload_time: str | None  # PEP 700, from the record's start time; never "now"
+    yanked: str | None  # PEP 592: None, or the reason ("" when none was given)
+    python_tags: tuple[str, ...]
+    platform_tags: tuple[str, ...]
+    build: Build | None
+
+
+@dataclass(frozen=True)
+class IndexedProject:
+    name: NormalizedName
+    display_name: str
+    files: tuple[IndexedFile, ...]  # sorted by file name
+    tracks: tuple[str, ...] = ()  # PEP 708: the same project on other indexes (PyPI)
+    latest_failure: Build | None = None  # newest build, when it failed after the last success
+
+    @property
+    def versions(self) -> tuple[str, ...]:
+        """PEP 700: every version with a file, oldest first."""
+        return tuple(str(v) for v in sorted({parse_version(f.version) for f in self.files}))
+
+
+@dataclass(frozen=True)
+class ProjectSummary:
+    """One row of the landing page; kept in the manifest so unchanged projects are not re-read."""
+
+    name: str
+    display_name: str
+    latest_version: str
+    python_tags: tuple[str, ...]
+    platform_tags: tuple[str, ...]
+    files: int
+    status: str  # "ok", or "failed" when the newest build failed
+    last_build: str  # date of the newest build (YYYY-MM-DD), "" when unknown
+    status_log: str | None = None  # the failed build's log, relative to index/
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "display_name": self.display_name,
+            "latest_version": self.latest_version,
+            "python_tags": list(self.python_tags),
+            "platform_tags": list(self.platform_tags),
+            "files": self.files,
+            "status": self.status,
+            "last_build": self.last_build,
+            "status_log": self.status_log,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ProjectSummary:
+        return cls(
+            name=data["name"],
+            display_name=data["display_name"],
+            latest_version=data["latest_version"],
+            python_tags=tuple(data["python_tags"]),
+            platform_tags=tuple(data["platform_tags"]),
+            files=data["files"],
+            status=data["status"],
+            last_build=data["last_build"],
+            status_log=data.get("status_log"),
+        )
+
+
+@dataclass
+class _Parsed:
+    wheel: WheelInput
+    version: Version
+    key: tuple[Any, ...] = field(default=())
+
+
+def assemble_project(
+    name: NormalizedName,
+    wheels: Iterable[WheelInput],
+    settings: IndexSettings,
+    yanks: Mapping[str, str] | None = None,
+    tracks: Sequence[str] = (),
+    builds: Iterable[Build] = (),
+) -> IndexedProject:
+    """One project's indexed files, from its wheels; raise ConfigError on inconsistent input.
+
+    ``yanks`` maps a file name or ``<name>==<version>`` to the reason. ``builds`` are the
+    project's other builds (failed ones too) for its status.
+    """
+    yanks = yanks or {}
+    parsed: list[_Parsed] = []
+    spellings: dict[str, str] = {}  # display name -> a file that uses it
+    distributions: dict[tuple[Any, ...], str] = {}
+    for wheel in wheels:
+        try:
+            wheel_name, version, build_tag, tags = parse_wheel_filename(wheel.filename)
+        except InvalidWheelFilename as exc:
+            raise ConfigError(
+                f"{wheel.filename}: not a valid wheel file name ({exc})",
+                hint="wheel names follow {name}-{version}(-{build})?-{python}-{abi}-{platform}.whl;"
+                " rename or remove the file",
+            ) from None
+        if wheel_name != name or canonicalize_name(wheel.project) != name:
+            raise ConfigError(
+                f"{wheel.filename}: its record or metadata names project {wheel.project!r}, "
+                f"its file name says {wheel_name!r}",
+                hint="the wheel was renamed or built wrongly; rebuild it",
+            )
+        if wheel.version is not None and _version(wheel.version) != version:
+            raise ConfigError(
+                f"{wheel.filename}: its build record says version {wheel.version}, "
+                f"its file name says {version}",
+                hint="the wheel was renamed or built wrongly; rebuild it",
+            )
+        other = spellings.setdefault(wheel.project, wheel.filename)
+        if len(spellings) > 1:
+            first, second = sorted(spellings)
+            raise ConfigError(
+                f"project names {first!r} and {second!r} collide after normalization "
+                f"(both are {name!r}): {spellings[first]}, {spellings[second]}",
+                hint="one project must have one name; rebuild or remove the misnamed wheels",
+            )
+        key = (version, build_tag, tuple(sorted(str(t) for t in tags)))
+        other = distributions.setdefault(key, wheel.filename)
+        if other != wheel.filename:
+            raise ConfigError(
+                f"{wheel.filename} and {other} are the same distribution under two file names",
+                hint="remove one of them from the wheelhouse",
+            )
+        if settings.includes(version):
+            parsed.append(_Parsed(wheel, version, key))
+    files = tuple(
+        _indexed_file(item.wheel, item.version, item.key[2], _yank(yanks, name, item))
+        for item in sorted(parsed, key=lambda p: p.wheel.filename)
+    )
+    display_name = next(iter(spellings), name)
+    return IndexedProject(
+        name=name,
+        display_name=display_name,
+        files=files,
+        tracks=tuple(tracks),
+        latest_failure=_latest_failure(files, builds),
+    )
+
+
+def _version(text: str) -> Version | None:
+    try:
+        return parse_version(text)
+    except InvalidVersion:
+        return None
+
+
+def _yank(yanks: Mapping[str, str], name: str, item: _Parsed) -> str | None:
+    reason = yanks.get(item.wheel.filename)
+    if reason is None:
+        reason = yanks.get(f"{name}=={item.version}")
+    return reason
+
+
+def _indexed_file(
+    wheel: WheelInput, version: Version, tags: tuple[str, ...], yanked: str | None
+) -> IndexedFile:
+    python_tags = sorted({t.split("-")[0] for t in tags})
+    platform_tags = sorted({t.split("-")[2] for t in tags})
+    build = wheel.build
+    return IndexedFile(
+        filename=wheel.filename,
+        version=str(version),
+        sha256=wheel.sha256,
+        size=wheel.size,
+        metadata_sha256=wheel.metadata_sha256,
+        requires_python=wheel.requires_python,
+        upload_time=upload_time(build.started) if build is not None else None,
+        yanked=yanked,
+        python_tags=tuple(python_tags),
+        platform_tags=tuple(platform_tags),
+        build=build,
+    )
+
+
+def _utc(timestamp: str) -> datetime.datetime:
+    try:
+        moment = datetime.datetime.fromisoformat(timestamp)
+    except ValueError:
+        raise ConfigError(f"{timestamp!r} is not an ISO 8601 time") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.UTC)
+    return moment.astimezone(datetime.UTC)
+
+
+def upload_time(started: str) -> str:
+    """PEP 700's format: ``yyyy-mm-ddThh:mm:ss.ffffffZ``, in UTC."""
+    if len(started) == 25 and started.endswith("+00:00") and started[10] == "T":
+        return started[:19] + ".000000Z"  # what records hold: UTC, to the second
+    return _utc(started).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _latest_failure(files: Sequence[IndexedFile], builds: Iterable[Build]) -> Build | None:
+    """The newest build, if it failed after (or without) the newest published one."""
+    failures = [b for b in builds if b.outcome != "success"]
+    if not failures:
+        return None
+    newest_failure = max(failures, key=lambda b: (_utc(b.started), b.version))
+    successes = [f.build.started for f in files if f.build is not None]
+    if successes and max(_utc(s) for s in successes) >= _utc(newest_failure.started):
+        return None
+    return newest_failure
+
+
+def latest_version(project: IndexedProject) -> str:
+    """The highest version that is not entirely yanked (else the highest)."""
+    live = {parse_version(f.version) for f in project.files if f.yanked is None}
+    every = live or {parse_version(f.version) for f in project.files}
+    return str(max(every))
+
+
+def summarize(project: IndexedProject) -> ProjectSummary:
+    latest = latest_version(project)
+    latest_files = [f for f in project.files if f.version == latest]
+    starts = [f.build.started for f in project.files if f.build is not None]
+    failure = project.latest_failure
+    if failure is not None:
+        starts.append(failure.started)
+    last = max((_utc(s) for s in starts), default=None)
+    return ProjectSummary(
+        name=project.name,
+        display_name=project.display_name,
+        latest_version=latest,
+        python_tags=tuple(sorted({t for f in latest_files for t in f.python_tags})),
+        platform_tags=tuple(sorted({t for f in latest_files for t in f.platform_tags})),
+        files=len(project.files),
+        status="failed" if failure is not None else "ok",
+        last_build=last.strftime("%Y-%m-%d") if last is not None else "",
+        status_log=failure.log if failure is not None else None,
+    )

@@ -1,0 +1,329 @@
+"""The index model and renderer: pure, exact fragments, escaping, determinism, filtering."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+from packaging.utils import NormalizedName, canonicalize_name
+
+from factory.errors import ConfigError
+from factory.index.model import (
+    Build,
+    IndexedProject,
+    IndexSettings,
+    WheelInput,
+    assemble_project,
+    summarize,
+    upload_time,
+)
+from factory.index.render import (
+    API_VERSION,
+    render,
+    render_project,
+    simple_project_html,
+    simple_project_json,
+    simple_root_html,
+    simple_root_json,
+    tracks_url,
+)
+
+SHA_A = "a" * 64
+SHA_M = "b" * 64
+STARTED = "2026-01-02T03:04:05+00:00"
+FINAL = IndexSettings()
+
+
+def wheel(
+    filename: str,
+    *,
+    project: str | None = None,
+    requires_python: str | None = ">=3.9",
+    started: str = STARTED,
+    version: str | None = None,
+) -> WheelInput:
+    name = project or filename.split("-")[0]
+    return WheelInput(
+        filename=filename,
+        project=name,
+        sha256=SHA_A,
+        size=1234,
+        metadata_sha256=SHA_M,
+        requires_python=requires_python,
+        version=version,
+        build=Build(
+            started=started,
+            outcome="success",
+            version=filename.split("-")[1],
+            record=f"builds/{name}.json",
+            log=f"builds/{filename}.log",
+        ),
+    )
+
+
+def project(
+    *wheels: WheelInput,
+    name: str = "demo",
+    settings: IndexSettings = FINAL,
+    yanks: dict[str, str] | None = None,
+    tracks: tuple[str, ...] = (),
+    builds: tuple[Build, ...] = (),
+) -> IndexedProject:
+    return assemble_project(NormalizedName(name), wheels, settings, yanks or {}, tracks, builds)
+
+
+DEMO = "demo-1.0-py3-none-any.whl"
+
+
+def test_simple_project_page_links_every_file_with_hash_metadata_and_requires_python() -> None:
+    page = simple_project_html(project(wheel(DEMO)), FINAL).decode()
+    assert f'<meta name="pypi:repository-version" content="{API_VERSION}">' in page
+    assert (
+        f'<a href="../../files/{DEMO}#sha256={SHA_A}" data-requires-python="&gt;=3.9" '
+        f'data-core-metadata="sha256={SHA_M}" data-dist-info-metadata="sha256={SHA_M}">'
+        f"{DEMO}</a><br>"
+    ) in page
+    assert "data-yanked" not in page
+    assert "pypi:tracks" not in page
+
+
+def test_requires_python_and_yank_reason_are_html_escaped() -> None:
+    page = simple_project_html(
+        project(
+            wheel(DEMO, requires_python='>=3.8,<4,!="x"'),
+            yanks={DEMO: 'broken <b>"&</b>'},
+        ),
+        FINAL,
+    ).decode()
+    assert 'data-requires-python="&gt;=3.8,&lt;4,!=&quot;x&quot;"' in page
+    assert 'data-yanked="broken &lt;b&gt;&quot;&amp;&lt;/b&gt;"' in page
+    assert "<b>" not in page
+
+
+def test_yank_without_reason_and_by_release() -> None:
+    files = project(
+        wheel("demo-1.0-py3-none-any.whl"),
+        wheel("demo-1.1-py3-none-any.whl"),
+        wheel("demo-1.1-cp313-cp313-linux_riscv64.whl"),
+        yanks={"demo-1.0-py3-none-any.whl": "", "demo==1.1": "bad release"},
+    ).files
+    assert [f.yanked for f in files] == ["", "bad release", "bad release"]
+    page = simple_project_html(project(wheel(DEMO), yanks={DEMO: ""}), FINAL).decode()
+    assert 'data-yanked="">' in page
+
+
+def test_tracks_meta_for_projects_on_pypi() -> None:
+    tracked = project(wheel(DEMO), tracks=(tracks_url("demo"),))
+    page = simple_project_html(tracked, FINAL).decode()
+    assert '<meta name="pypi:tracks" content="https://pypi.org/simple/demo/">' in page
+    data = json.loads(simple_project_json(tracked, FINAL))
+    assert data["meta"] == {"api-version": API_VERSION, "tracks": ["https://pypi.org/simple/demo/"]}
+
+
+def test_json_project_page_has_pep_691_700_714_fields() -> None:
+    data = json.loads(
+        simple_project_json(
+            project(
+                wheel("demo-1.10-py3-none-any.whl"),
+                wheel("demo-1.9-py3-none-any.whl", requires_python=None),
+                wheel("demo-1.2.post1-py3-none-any.whl"),
+                yanks={"demo==1.9": "oops"},
+            ),
+            FINAL,
+        )
+    )
+    assert data["meta"] == {"api-version": API_VERSION}
+    assert data["name"] == "demo"
+    assert data["versions"] == ["1.2.post1", "1.9", "1.10"]  # by version, not by text
+    first, second, third = data["files"]
+    assert first == {
+        "filename": "demo-1.10-py3-none-any.whl",
+        "url": "../../files/demo-1.10-py3-none-any.whl",
+        "hashes": {"sha256": SHA_A},
+        "requires-python": ">=3.9",
+        "size": 1234,
+        "upload-time": "2026-01-02T03:04:05.000000Z",
+        "core-metadata": {"sha256": SHA_M},
+        "dist-info-metadata": {"sha256": SHA_M},
+        "yanked": False,
+    }
+    assert "requires-python" not in third
+    assert third["yanked"] == "oops"
+    assert second["filename"] == "demo-1.2.post1-py3-none-any.whl"
+
+
+def test_json_pages_are_canonical_json() -> None:
+    """Formatted by hand for speed, byte for byte what json.dumps(sort_keys=True) writes."""
+    item = project(
+        wheel("demo-1.0-py3-none-any.whl", requires_python='>=3.8,!="\\x"'),
+        wheel("demo-1.1-py3-none-any.whl", requires_python=None),
+        wheel("demo-1.2-py3-none-any.whl"),
+        yanks={"demo==1.0": 'bad "quote" ünicode', "demo==1.1": ""},
+        tracks=(tracks_url("demo"),),
+    )
+    page = simple_project_json(item, FINAL)
+    canonical = json.dumps(
+        json.loads(page), sort_keys=True, ensure_ascii=False, separators=(",", ":")
+    )
+    assert page == (canonical + "\n").encode()
+
+
+def test_json_root_and_html_root_list_normalized_names() -> None:
+    assert json.loads(simple_root_json(["a-b", "c"])) == {
+        "meta": {"api-version": API_VERSION},
+        "projects": [{"name": "a-b"}, {"name": "c"}],
+    }
+    assert (
+        '<a href="a-b/">a-b</a><br>\n<a href="c/">c</a><br>'
+        in simple_root_html(["a-b", "c"]).decode()
+    )
+
+
+def test_base_url_links_wheels_where_they_are_hosted() -> None:
+    settings = IndexSettings(base_url="https://example.invalid/releases/download/wheels/")
+    local = "demo-1.0+rv1-py3-none-any.whl"
+    item = project(
+        wheel(DEMO), wheel(local), settings=IndexSettings(settings.base_url, False, True)
+    )
+    page = simple_project_html(item, settings).decode()
+    assert f'href="https://example.invalid/releases/download/wheels/{DEMO}#sha256=' in page
+    # "+" in a URL path is a literal plus for pip, but quoted it cannot be misread.
+    assert 'href="https://example.invalid/releases/download/wheels/demo-1.0%2Brv1-py3' in page
+
+
+def test_upload_time_is_the_build_start_in_utc() -> None:
+    assert upload_time("2026-01-02T05:04:05+02:00") == "2026-01-02T03:04:05.000000Z"
+    assert upload_time("2026-01-02T03:04:05") == "2026-01-02T03:04:05.000000Z"
+    item = project(wheel(DEMO, started="2025-12-31T23:59:59+00:00"))
+    assert item.files[0].upload_time == "2025-12-31T23:59:59.000000Z"
+
+
+def test_final_releases_only_unless_allowed() -> None:
+    names = [
+        "demo-1.0-py3-none-any.whl",
+        "demo-1.0.post1-py3-none-any.whl",
+        "demo-1.1rc1-py3-none-any.whl",
+        "demo-1.2.dev3-py3-none-any.whl",
+        "demo-1.0+riscv64-py3-none-any.whl",
+    ]
+    wheels = [wheel(n) for n in names]
+
+    def versions(settings: IndexSettings) -> list[str]:
+        return [f.version for f in project(*wheels, settings=settings).files]
+
+    assert versions(FINAL) == ["1.0", "1.0.post1"]
+    assert versions(IndexSettings(allow_pre=True)) == ["1.0", "1.0.post1", "1.1rc1", "1.2.dev3"]
+    assert versions(IndexSettings(allow_local=True)) == ["1.0+riscv64", "1.0", "1.0.post1"]
+
+
+def test_rendering_is_deterministic_whatever_the_input_order() -> None:
+    wheels = [wheel(f"demo-1.{i}-cp31{i}-cp31{i}-linux_riscv64.whl") for i in range(8)]
+    other = [wheel(f"other-2.{i}-py3-none-any.whl") for i in range(3)]
+    first = render([project(*wheels), project(*other, name="other")], FINAL)
+    shuffled = wheels[:]
+    random.Random(4).shuffle(shuffled)
+    second = render([project(*other, name="other"), project(*shuffled)], FINAL)
+    assert first == second
+    assert list(first) == sorted(first)
+    assert set(first) == {
+        ".nojekyll",
+        "index.html",
+        "style.css",
+        "simple/index.html",
+        "simple/index.json",
+        "simple/demo/index.html",
+        "simple/demo/index.json",
+        "simple/other/index.html",
+        "simple/other/index.json",
+        "projects/demo.html",
+        "projects/other.html",
+    }
+
+
+def test_human_pages_link_records_logs_and_escape_everything() -> None:
+    failure = Build(
+        started="2026-02-01T00:00:00+00:00",
+        outcome="failed",
+        version="1.1",
+        record="builds/demo-1.1-0-abc.json",
+        log="builds/demo-1.1-0-abc.log",
+        error="compile <error>",
+    )
+    item = project(
+        wheel(DEMO, requires_python="<4"),
+        yanks={DEMO: "<why>"},
+        builds=(failure,),
+    )
+    pages = render_project(item, FINAL)
+    page = pages["projects/demo.html"].decode()
+    assert '<a href="../builds/demo.json">build record</a>' in page
+    assert f'<a href="../builds/{DEMO}.log">log</a>' in page
+    assert f'<a href="../files/{DEMO}">{DEMO}</a>' in page
+    assert "Requires-Python &lt;4" in page and "yanked: &lt;why&gt;" in page
+    assert "failed: compile &lt;error&gt;" in page
+    assert '<a href="../builds/demo-1.1-0-abc.log">log</a>' in page
+    assert '<link rel="stylesheet" href="../style.css">' in page
+    assert "<script" not in page
+    summary = summarize(item)
+    assert (summary.status, summary.last_build, summary.status_log) == (
+        "failed",
+        "2026-02-01",
+        "builds/demo-1.1-0-abc.log",
+    )
+    landing = render([item], FINAL)["index.html"].decode()
+    assert '<a href="projects/demo.html">demo</a>' in landing
+    assert '<a class="failed" href="builds/demo-1.1-0-abc.log">failed</a>' in landing
+
+
+def test_summary_of_a_healthy_project() -> None:
+    item = project(
+        wheel("demo-1.0-cp312-cp312-manylinux_2_39_riscv64.whl"),
+        wheel("demo-2.0-cp313-cp313-manylinux_2_39_riscv64.whl"),
+        wheel("demo-2.0-cp312-cp312-manylinux_2_39_riscv64.whl"),
+        wheel("demo-3.0-py3-none-any.whl"),
+        yanks={"demo==3.0": "broken"},
+        builds=(Build("2020-01-01T00:00:00+00:00", "failed", "0.9"),),  # older: not the status
+    )
+    summary = summarize(item)
+    assert summary.latest_version == "2.0"  # the yanked 3.0 is not the latest
+    assert summary.python_tags == ("cp312", "cp313")
+    assert summary.platform_tags == ("manylinux_2_39_riscv64",)
+    assert (summary.status, summary.last_build, summary.files) == ("ok", "2026-01-02", 4)
+
+
+# --- bad input ------------------------------------------------------------------------
+
+
+def test_a_file_name_that_does_not_parse() -> None:
+    with pytest.raises(ConfigError, match=r"demo-1\.0\.whl: not a valid wheel file name"):
+        project(wheel("demo-1.0.whl"))
+
+
+def test_a_record_that_disagrees_with_its_file_name() -> None:
+    with pytest.raises(ConfigError, match="names project 'other', its file name says 'demo'"):
+        project(wheel(DEMO, project="other"))
+    with pytest.raises(ConfigError, match=r"record says version 1\.1, its file name says 1\.0"):
+        project(wheel(DEMO, version="1.1"))
+
+
+def test_two_spellings_of_one_project_collide() -> None:
+    with pytest.raises(
+        ConfigError,
+        match=r"project names 'Demo\.Pkg' and 'demo_pkg' collide after normalization "
+        r"\(both are 'demo-pkg'\)",
+    ):
+        project(
+            wheel("demo_pkg-1.0-py3-none-any.whl", project="demo_pkg"),
+            wheel("Demo.Pkg-1.1-py3-none-any.whl", project="Demo.Pkg"),
+            name=canonicalize_name("demo-pkg"),
+        )
+
+
+def test_one_distribution_under_two_file_names() -> None:
+    with pytest.raises(ConfigError, match="same distribution under two file names"):
+        project(
+            wheel("demo_pkg-1.0-py3-none-any.whl", project="demo_pkg"),
+            wheel("demo.pkg-1.0-py3-none-any.whl", project="demo_pkg"),
+            name="demo-pkg",
+        )

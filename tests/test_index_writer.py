@@ -1,0 +1,451 @@
+"""Writing index/: incremental, atomic, never over foreign files; bad input changes nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from packaging.utils import NormalizedName
+
+from factory import records
+from factory.cli import cli
+from factory.errors import ConfigError
+from factory.index import IndexOptions, IndexReport, IndexSettings, generate_index
+from factory.index import writer as writer_module
+from factory.index.yanks import yank
+
+from .index_helpers import add_wheel, make_wheel
+
+PROJECT_PAGES = ("simple/{}/index.html", "simple/{}/index.json", "projects/{}.html")
+ROOT_PAGES = ("index.html", "simple/index.html", "simple/index.json")
+
+
+@pytest.fixture
+def wheelhouse(tmp_path: Path) -> Path:
+    house = tmp_path / "wheelhouse"
+    scratch = tmp_path / "scratch"
+    add_wheel(house, scratch, "alpha", "1.0", requires=("beta>=1.0",))
+    add_wheel(house, scratch, "alpha", "1.1", requires=("beta>=1.0",), requires_python=">=3.8")
+    add_wheel(house, scratch, "beta", "1.0")
+    add_wheel(house, scratch, "gamma", "0.1", started="2026-03-01T00:00:00+00:00")
+    return house
+
+
+def index(
+    wheelhouse: Path, out: Path, settings: IndexSettings | None = None, **options: Path
+) -> IndexReport:
+    return generate_index(
+        IndexOptions(
+            wheelhouse=wheelhouse, out=out, settings=settings or IndexSettings(), **options
+        )
+    )
+
+
+def snapshot(directory: Path) -> dict[str, tuple[str, int]]:
+    """Every file's sha256 and inode (a rewrite, even with the same bytes, changes the inode)."""
+    return {
+        str(path.relative_to(directory)): (
+            hashlib.sha256(path.read_bytes()).hexdigest(),
+            path.stat().st_ino,
+        )
+        for path in sorted(directory.rglob("*"))
+        if path.is_file() and path.name != ".factory-lock"
+    }
+
+
+def assert_index_resolves(out: Path) -> None:
+    """Every project listed has its pages, every link on them points to an existing file."""
+    root = (out / "simple/index.html").read_text()
+    projects = re.findall(r'<a href="([^"]+)/">', root)
+    assert projects
+    for name in projects:
+        page = (out / "simple" / name / "index.html").read_text()
+        for href in re.findall(r'href="([^"#]+)#sha256=([0-9a-f]+)"', page):
+            target = (out / "simple" / name / href[0]).resolve()
+            assert hashlib.sha256(target.read_bytes()).hexdigest() == href[1], target
+            assert Path(f"{target}.metadata").is_file()
+        json.loads((out / "simple" / name / "index.json").read_text())
+
+
+def test_full_index_layout(wheelhouse: Path, tmp_path: Path) -> None:
+    out = tmp_path / "index"
+    report = index(wheelhouse, out)
+    assert (report.projects, report.files) == (3, 4)
+    assert report.rendered == ("alpha", "beta", "gamma")
+    files = {p for p in snapshot(out) if not p.startswith(".factory")}
+    assert files == {
+        ".nojekyll",
+        "index.html",
+        "style.css",
+        "simple/index.html",
+        "simple/index.json",
+        *(page.format(name) for name in ("alpha", "beta", "gamma") for page in PROJECT_PAGES),
+        *(f"builds/{name}.json" for name in ("alpha", "beta", "gamma")),
+        *(
+            f"files/{wheel}{suffix}"
+            for wheel in (
+                "alpha-1.0-py3-none-any.whl",
+                "alpha-1.1-py3-none-any.whl",
+                "beta-1.0-py3-none-any.whl",
+                "gamma-0.1-py3-none-any.whl",
+            )
+            for suffix in ("", ".metadata")
+        ),
+    }
+    records = json.loads((out / "builds/alpha.json").read_text())
+    assert sorted(records) == ["alpha-1.0-py3-none-any.whl", "alpha-1.1-py3-none-any.whl"]
+    assert records["alpha-1.1-py3-none-any.whl"]["wheel"]["requires_python"] == ">=3.8"
+    assert_index_resolves(out)
+    # Wheels are hard links to the wheelhouse, not copies.
+    wheel = "alpha-1.0-py3-none-any.whl"
+    assert (out / "files" / wheel).stat().st_ino == (wheelhouse / wheel).stat().st_ino
+    assert not (out / ".factory-journal.json").exists()
+
+
+def test_second_run_writes_nothing(wheelhouse: Path, tmp_path: Path) -> None:
+    out = tmp_path / "index"
+    index(wheelhouse, out)
+    before = snapshot(out)
+    report = index(wheelhouse, out)
+    assert (report.rendered, report.written, report.deleted) == ((), (), ())
+    assert snapshot(out) == before
+
+
+def test_output_is_byte_identical_for_the_same_input(wheelhouse: Path, tmp_path: Path) -> None:
+    index(wheelhouse, tmp_path / "one")
+    index(wheelhouse, tmp_path / "two")
+    one = {path: sha for path, (sha, _) in snapshot(tmp_path / "one").items()}
+    two = {path: sha for path, (sha, _) in snapshot(tmp_path / "two").items()}
+    assert one == two
+
+
+def test_a_new_wheel_rewrites_only_its_project_and_the_root(
+    wheelhouse: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "index"
+    index(wheelhouse, out)
+    before = snapshot(out)
+    add_wheel(wheelhouse, tmp_path / "scratch", "beta", "1.1", started="2026-04-01T00:00:00Z")
+    report = index(wheelhouse, out)
+    assert report.rendered == ("beta",)
+    new = "beta-1.1-py3-none-any.whl"
+    assert set(report.written) == {
+        "simple/beta/index.html",
+        "simple/beta/index.json",
+        "projects/beta.html",
+        "index.html",  # the landing page shows beta's new latest version
+        f"files/{new}",
+        f"files/{new}.metadata",
+        "builds/beta.json",
+    }
+    assert report.deleted == ()
+    after = snapshot(out)
+    site = {p for p in before if not p.startswith(".factory")}
+    unchanged = {p for p in site if after[p] == before[p]}
+    assert site - unchanged == {
+        "simple/beta/index.html",
+        "simple/beta/index.json",
+        "projects/beta.html",
+        "index.html",
+        "builds/beta.json",
+    }
+    assert "beta-1.1" in (out / "simple/beta/index.html").read_text()
+    assert_index_resolves(out)
+
+
+def test_a_removed_project_is_deleted_with_its_files(wheelhouse: Path, tmp_path: Path) -> None:
+    out = tmp_path / "index"
+    index(wheelhouse, out)
+    for path in wheelhouse.glob("gamma-*"):
+        path.unlink()
+    report = index(wheelhouse, out)
+    assert set(report.deleted) == {
+        *(page.format("gamma") for page in PROJECT_PAGES),
+        "files/gamma-0.1-py3-none-any.whl",
+        "files/gamma-0.1-py3-none-any.whl.metadata",
+        "builds/gamma.json",
+    }
+    assert not (out / "simple/gamma").exists()
+    assert "gamma" not in (out / "simple/index.html").read_text()
+    assert_index_resolves(out)
+
+
+def test_yank_by_command_and_by_recipe(wheelhouse: Path, tmp_path: Path) -> None:
+    out = tmp_path / "index"
+    index(wheelhouse, out)
+    key, covered = yank(wheelhouse, "Alpha==1.0", "broken on riscv64")
+    assert (key, covered) == ("alpha==1.0", ["alpha-1.0-py3-none-any.whl"])
+    recipes = tmp_path / "recipes"
+    recipes.mkdir()
+    (recipes / "beta.yaml").write_text(
+        'name: beta\nversion: "1.0"\nsource:\n  pypi: {sha256: "' + "0" * 64 + '"}\n'
+        'yanked:\n  "1.0": "use 1.1"\n'
+    )
+    report = index(wheelhouse, out, recipes=recipes)
+    assert report.rendered == ("alpha", "beta")
+    alpha = (out / "simple/alpha/index.html").read_text()
+    assert 'data-yanked="broken on riscv64">alpha-1.0-py3-none-any.whl' in alpha
+    assert "alpha-1.1-py3-none-any.whl</a>" in alpha and alpha.count("data-yanked") == 1
+    beta = json.loads((out / "simple/beta/index.json").read_text())
+    assert beta["files"][0]["yanked"] == "use 1.1"
+    # A PyPI source means the project exists on PyPI: PEP 708 tracks it.
+    assert beta["meta"]["tracks"] == ["https://pypi.org/simple/beta/"]
+
+
+def test_yank_refuses_a_target_that_matches_no_wheel(wheelhouse: Path) -> None:
+    with pytest.raises(ConfigError, match=r"no wheel in .* matches 'alpha==9'"):
+        yank(wheelhouse, "alpha==9", "why")
+    with pytest.raises(ConfigError, match="names neither a wheel file nor a release"):
+        yank(wheelhouse, "alpha", "why")
+
+
+def test_yank_and_index_commands(wheelhouse: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(
+        cli, ["yank", "--wheelhouse", str(wheelhouse), "beta==1.0", "--reason", "bad"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "yanked beta==1.0 (1 wheel): bad" in result.output
+    out = tmp_path / "index"
+    args = ["index", "--wheelhouse", str(wheelhouse), "--out", str(out)]
+    args += ["--recipes", str(tmp_path / "none"), "--logs", str(tmp_path / "none")]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "3 projects, 4 wheels; 3 projects re-rendered" in result.output
+    assert 'data-yanked="bad"' in (out / "simple/beta/index.html").read_text()
+    result = runner.invoke(cli, ["yank", "--wheelhouse", str(wheelhouse), "--undo", "beta==1.0"])
+    assert result.exit_code == 0 and "no longer yanked: beta==1.0" in result.output
+    result = runner.invoke(cli, [*args, "--json"])
+    assert json.loads(result.output)["rendered"] == ["beta"]
+    assert "data-yanked" not in (out / "simple/beta/index.html").read_text()
+
+
+def test_base_url_publishes_no_wheels(wheelhouse: Path, tmp_path: Path) -> None:
+    out = tmp_path / "index"
+    index(wheelhouse, out, IndexSettings(base_url="https://example.invalid/dl"))
+    assert not (out / "files").exists()
+    page = (out / "simple/beta/index.html").read_text()
+    assert 'href="https://example.invalid/dl/beta-1.0-py3-none-any.whl#sha256=' in page
+    # Switching back publishes them: every page is re-rendered for the new setting.
+    report = index(wheelhouse, out)
+    assert len(report.rendered) == 3 and (out / "files/beta-1.0-py3-none-any.whl").is_file()
+
+
+def test_pre_releases_need_the_option(wheelhouse: Path, tmp_path: Path) -> None:
+    add_wheel(wheelhouse, tmp_path / "scratch", "beta", "2.0rc1")
+    add_wheel(wheelhouse, tmp_path / "scratch", "delta", "0.1.dev1")
+    out = tmp_path / "index"
+    report = index(wheelhouse, out)
+    assert report.projects == 3 and "delta" not in (out / "simple/index.html").read_text()
+    assert "2.0rc1" not in (out / "simple/beta/index.html").read_text()
+    report = index(wheelhouse, out, IndexSettings(allow_pre=True))
+    assert report.projects == 4
+    assert "beta-2.0rc1" in (out / "simple/beta/index.html").read_text()
+
+
+def test_wheels_without_records_are_read_once(wheelhouse: Path, tmp_path: Path) -> None:
+    wheel = make_wheel(wheelhouse, "epsilon", "1.0", requires_python=">=3.10")
+    out = tmp_path / "index"
+    index(wheelhouse, out)
+    data = json.loads((out / "simple/epsilon/index.json").read_text())
+    [entry] = data["files"]
+    assert entry["hashes"]["sha256"] == hashlib.sha256(wheel.read_bytes()).hexdigest()
+    assert entry["requires-python"] == ">=3.10" and "upload-time" not in entry
+    metadata = (out / "files" / f"{wheel.name}.metadata").read_bytes()
+    assert entry["core-metadata"]["sha256"] == hashlib.sha256(metadata).hexdigest()
+    assert b"Name: epsilon" in metadata
+    assert index(wheelhouse, out).rendered == ()
+
+
+def test_build_logs_and_failed_builds(wheelhouse: Path, tmp_path: Path) -> None:
+    logs = tmp_path / "builds"
+    (logs / "beta").mkdir(parents=True)
+    record = json.loads((wheelhouse / "beta-1.0-py3-none-any.whl.build.json").read_text())
+    (logs / "beta" / Path(record["log"]).name).write_text("built fine\n")
+    failed = {**record, "outcome": "failed", "error": "gcc died", "wheel": None}
+    failed.update(started="2026-05-01T00:00:00+00:00", version="1.1")
+    (logs / "beta" / "1.1-0-abc.json").write_text(json.dumps(failed))
+    (logs / "beta" / "1.1-0-abc.log").write_text("error: gcc died\n")
+    out = tmp_path / "index"
+    index(wheelhouse, out, logs=logs)
+    assert (out / "builds/beta-1.0-py3-none-any.whl.log").read_text() == "built fine\n"
+    assert (out / "builds/failed/beta-1.1-0-abc.log").read_text() == "error: gcc died\n"
+    page = (out / "projects/beta.html").read_text()
+    assert "failed: gcc died" in page and 'href="../builds/failed/beta-1.1-0-abc.log"' in page
+    landing = (out / "index.html").read_text()
+    assert '<a class="failed" href="builds/failed/beta-1.1-0-abc.log">failed</a>' in landing
+    # A newer success clears the status.
+    add_wheel(wheelhouse, tmp_path / "scratch", "beta", "1.1", started="2026-06-01T00:00:00Z")
+    index(wheelhouse, out, logs=logs)
+    assert "failed" not in (out / "projects/beta.html").read_text()
+    assert not (out / "builds/failed").exists()
+
+
+# --- refusals and bad input: the previous index stays as it was -------------------------
+
+
+def test_refuses_to_overwrite_files_it_did_not_write(wheelhouse: Path, tmp_path: Path) -> None:
+    out = tmp_path / "index"
+    (out / "simple/beta").mkdir(parents=True)
+    (out / "simple/beta/index.html").write_text("mine")
+    (out / "README.md").write_text("also mine")
+    with pytest.raises(ConfigError) as error:
+        index(wheelhouse, out)
+    assert error.value.message == (
+        f"refusing to write the index: {out}/simple/beta/index.html already exists and was "
+        "not written by the factory; nothing was changed"
+    )
+    assert sorted(p.name for p in out.rglob("*") if p.is_file()) == [
+        ".factory-lock",
+        "README.md",
+        "index.html",
+    ]
+    (out / "simple/beta/index.html").unlink()
+    index(wheelhouse, out)
+    for path in wheelhouse.glob("beta-*"):
+        path.unlink()
+    index(wheelhouse, out)
+    assert (out / "README.md").read_text() == "also mine"  # never deleted
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("bad-name", r"beta_1\.2-py3-none-any\.whl: not a valid wheel file name"),
+        (
+            "mismatch",
+            r"zeta-1\.0-py3-none-any\.whl: its metadata says zeta 2\.0, "
+            r"its file name says zeta 1\.0",
+        ),
+        ("collision", r"project names 'Beta' and 'beta' collide after normalization"),
+        ("corrupt", r"theta-1\.0-py3-none-any\.whl: corrupt wheel"),
+        ("new-bytes", r"files/beta-1\.0-py3-none-any\.whl is already published with sha256"),
+    ],
+)
+def test_bad_input_is_one_clear_error_and_the_index_is_intact(
+    wheelhouse: Path, tmp_path: Path, case: str, message: str
+) -> None:
+    out = tmp_path / "index"
+    index(wheelhouse, out)
+    before = snapshot(out)
+    scratch = tmp_path / "bad"
+    if case == "bad-name":
+        (wheelhouse / "beta_1.2-py3-none-any.whl").write_bytes(b"PK")
+    elif case == "mismatch":
+        make_wheel(wheelhouse, "zeta", "1.0", metadata_version="2.0")
+    elif case == "collision":
+        add_wheel(wheelhouse, scratch, "beta", "1.5", project="Beta")
+    elif case == "corrupt":
+        (wheelhouse / "theta-1.0-py3-none-any.whl").write_bytes(b"not a zip")
+    elif case == "new-bytes":
+        name = "beta-1.0-py3-none-any.whl"
+        for suffix in ("", ".metadata", ".build.json"):
+            (wheelhouse / f"{name}{suffix}").unlink()
+        add_wheel(wheelhouse, scratch, "beta", "1.0", requires_python=">=3.12")
+        assert (wheelhouse / name).read_bytes() != (out / "files" / name).read_bytes()
+        # A project is re-read when its listing changes; until then the published
+        # hard link keeps serving the old bytes, consistent with its pages.
+        add_wheel(wheelhouse, scratch, "beta", "1.1")
+    with pytest.raises(ConfigError, match=message):
+        index(wheelhouse, out)
+    assert snapshot(out) == before
+    assert_index_resolves(out)
+
+
+def test_a_crash_at_any_point_leaves_a_usable_index(
+    wheelhouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "index"
+    index(wheelhouse, out)
+    add_wheel(wheelhouse, tmp_path / "scratch", "beta", "1.1")
+    add_wheel(wheelhouse, tmp_path / "scratch", "delta", "3.0")
+    for path in wheelhouse.glob("gamma-*"):
+        path.unlink()
+    expected = tmp_path / "expected"
+    index(wheelhouse, expected)
+
+    real_write, real_link = writer_module._write_file, writer_module._link
+    real_atomically = records.write_atomically
+    crashed_at = 0
+    for limit in range(0, 40):
+        calls = 0
+
+        def counting(limit: int = limit) -> None:
+            nonlocal calls
+            calls += 1
+            if calls > limit:
+                raise KeyboardInterrupt  # a kill between two writes
+
+        def write(path: str, data: bytes, fsync: bool) -> None:
+            counting()
+            real_write(path, data, fsync)
+
+        def link(source: str, final: str, replaces: bool) -> str | None:
+            counting()
+            return real_link(source, final, replaces)
+
+        def atomically(path: Path, data: bytes) -> None:
+            counting()
+            real_atomically(path, data)
+
+        monkeypatch.setattr(writer_module, "_write_file", write)
+        monkeypatch.setattr(writer_module, "_link", link)
+        monkeypatch.setattr(writer_module, "write_atomically", atomically)
+        try:
+            index(wheelhouse, out)
+        except KeyboardInterrupt:
+            assert_index_resolves(out)  # whatever was interrupted, pip still works
+            continue
+        crashed_at = limit
+        break
+    assert crashed_at > 10  # the run was interrupted at every step before it finished
+    monkeypatch.undo()
+    index(wheelhouse, out)
+    final = {p: sha for p, (sha, _) in snapshot(out).items()}
+    assert final == {p: sha for p, (sha, _) in snapshot(expected).items()}
+    assert not list(out.rglob(".factory-tmp.*"))
+
+
+def test_wheel_zip_helper_makes_installable_wheels(tmp_path: Path) -> None:
+    wheel = make_wheel(tmp_path, "alpha", "1.0", requires=("beta",))
+    with zipfile.ZipFile(wheel) as zipped:
+        assert zipped.testzip() is None
+        assert "alpha-1.0.dist-info/RECORD" in zipped.namelist()
+    assert os.path.getsize(wheel) > 0
+
+
+def test_recipe_yanks_are_validated_and_do_not_change_the_fingerprint(tmp_path: Path) -> None:
+    from factory.recipe import load_recipes
+    from factory.records import Target, fingerprint, fingerprint_inputs
+
+    recipes = tmp_path / "recipes"
+    recipes.mkdir()
+    base = 'name: demo\nversion: "1.0"\nsource:\n  pypi: {sha256: "' + "0" * 64 + '"}\n'
+    (recipes / "demo.yaml").write_text(base)
+    target = Target("riscv64", "3.13", "auto")
+    before = fingerprint(
+        fingerprint_inputs(
+            load_recipes(recipes, tmp_path)[NormalizedName("demo")], "src", target, {}
+        )
+    )
+    (recipes / "demo.yaml").write_text(base + 'yanked: {"1.0": "broken"}\n')
+    after = fingerprint(
+        fingerprint_inputs(
+            load_recipes(recipes, tmp_path)[NormalizedName("demo")], "src", target, {}
+        )
+    )
+    assert before == after  # yanking never triggers a rebuild
+    for yanked, problem in (
+        ('"one": "x"', "demo.yaml:5: yanked: 'one' is neither a PEP 440 version nor a wheel"),
+        ('"other-1.0-py3-none-any.whl": "y"', "'other-1.0-py3-none-any.whl' is not a wheel of"),
+    ):
+        (recipes / "demo.yaml").write_text(base + f"yanked:\n  {yanked}\n")
+        with pytest.raises(ConfigError) as error:
+            load_recipes(recipes, tmp_path)
+        assert problem in "\n".join(error.value.details)
