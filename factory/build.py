@@ -93,7 +93,7 @@ def plan(
             action = "skip"
             reason = f"recipe targets python {', '.join(recipe.python)}; the builder has {python}"
         else:
-            action, reason = _staleness(loaded, target, digest, existing, force)
+            action, reason = _staleness(loaded, inputs, digest, existing, force)
         pins = tuple(
             f"{dep.name}=={dep.recipe.version}"
             for dep in (recipes[canonicalize_name(d)] for d in recipe.build.requires)
@@ -103,9 +103,13 @@ def plan(
 
 
 def _staleness(
-    loaded: LoadedRecipe, target: Target, digest: str, existing: list[BuildRecord], force: bool
+    loaded: LoadedRecipe,
+    inputs: FingerprintInputs,
+    digest: str,
+    existing: list[BuildRecord],
+    force: bool,
 ) -> tuple[Action, str]:
-    recipe = loaded.recipe
+    recipe, target = loaded.recipe, inputs.target
     same_release = [
         r
         for r in existing
@@ -125,11 +129,26 @@ def _staleness(
         # A published file name never gets new bytes: a changed recipe needs a new build tag.
         raise ConfigError(
             f"{loaded.name} {recipe.version} build {recipe.build_number} was already built "
-            "from different inputs (recipe, patches, source or toolchain changed)",
+            f"from different inputs ({changed_inputs(same_release[0].inputs, inputs)})",
             hint=f"raise build_number in {loaded.path} to {recipe.build_number + 1}, "
             "or pass --force to rebuild and keep the published wheel",
         )
     return "build", "not built yet" if not same_release else "forced (--force)"
+
+
+def changed_inputs(old: FingerprintInputs, new: FingerprintInputs) -> str:
+    """Name what differs between two builds' inputs, e.g. 'toolchain: pip 23.2.1 -> 26.3'."""
+    changes = [
+        name
+        for name in ("recipe", "patches", "source", "target")
+        if getattr(old, name) != getattr(new, name)
+    ]
+    changes += [
+        f"{tool} {old.toolchain.get(tool, 'none')} -> {new.toolchain.get(tool, 'none')}"
+        for tool in sorted(old.toolchain.keys() | new.toolchain.keys())
+        if old.toolchain.get(tool) != new.toolchain.get(tool)
+    ]
+    return "changed: " + ", ".join(changes) if changes else "changed"
 
 
 def _dependency_order(

@@ -21,9 +21,6 @@ import click
 from .build import execute_all, plan, prepare_system
 from .builders.base import BuildHost
 from .errors import ConfigError, FactoryError
-from .index import IndexOptions, IndexSettings, generate_index
-from .index.yanks import unyank
-from .index.yanks import yank as add_yank
 from .progress import Progress
 from .recipe import load_recipes, select
 from .records import wheelhouse_records
@@ -238,6 +235,9 @@ def index(
     **dirs: Any,
 ) -> None:
     """Write the static index of the wheelhouse into index/ (only what changed)."""
+    # Imported here: `factory build` should not pay for loading the index renderer.
+    from .index import IndexOptions, IndexSettings, generate_index
+
     workspace = make_workspace(**dirs)
     report = generate_index(
         IndexOptions(
@@ -287,6 +287,9 @@ def yank(target: str, reason: str | None, undo: bool, wheelhouse: Path) -> None:
     Installers then skip it unless it is pinned exactly. Takes effect at the next
     `factory index`.
     """
+    from .index.yanks import unyank
+    from .index.yanks import yank as add_yank
+
     if undo:
         key = unyank(wheelhouse.absolute(), target)
         click.echo(f"no longer yanked: {key}")

@@ -16,7 +16,6 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import requests
 from packaging.utils import InvalidSdistFilename, canonicalize_name, parse_sdist_filename
 from packaging.version import Version
 
@@ -82,6 +81,8 @@ def _fetch_pypi_sdist(loaded: LoadedRecipe, pypi: PypiSource, cache: Path) -> Pa
     name = pypi.name or loaded.recipe.name
     version = Version(loaded.recipe.version)
     url = f"{PYPI_URL}/simple/{canonicalize_name(name)}/"
+    import requests  # only when something is downloaded: keeps no-op builds fast
+
     try:
         # PEP 691 JSON: the simple API is what every index (and mirror) serves.
         response = requests.get(url, headers={"Accept": PEP691_JSON}, timeout=60)
@@ -152,6 +153,8 @@ def _download_verified(location: str, sha256: str, cache: Path, filename: str) -
 def _read_chunks(location: str) -> Iterator[bytes]:
     parsed = urllib.parse.urlparse(location)
     if parsed.scheme in ("http", "https"):
+        import requests  # only when something is downloaded: keeps no-op builds fast
+
         try:
             with requests.get(location, stream=True, timeout=60) as response:
                 if response.status_code != 200:
