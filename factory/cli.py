@@ -10,7 +10,6 @@ import json
 import platform
 import signal
 import sys
-import tempfile
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -20,12 +19,12 @@ import click
 
 from .build import execute_all, plan, prepare_system
 from .builders.base import BuildHost
+from .check import check_recipes
 from .errors import ConfigError, FactoryError
 from .progress import Progress
 from .recipe import load_recipes, select
 from .records import wheelhouse_records
 from .serve import serve_directory
-from .source import prepare_tree
 from .workspace import Workspace, default_cache_dir
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -150,22 +149,20 @@ def check(packages: tuple[str, ...], as_json: bool, **dirs: Any) -> None:
     workspace = make_workspace(**dirs)
     recipes = load_recipes(workspace.recipes, workspace.patches)
     chosen = select(recipes, packages) if packages else list(recipes.values())
-    problems: list[str] = []
-    report = []
-    for loaded in chosen:
-        with tempfile.TemporaryDirectory(prefix=f"check-{loaded.name}-") as temp:
-            log = Path(temp) / "check.log"
-            try:
-                prepare_tree(loaded, workspace.sources, Path(temp), log)
-            except FactoryError as error:
-                problems.append(f"{loaded.path}: {error.message}")
-                report.append({"project": loaded.name, "ok": False, "error": error.message})
-                continue
-        report.append({"project": loaded.name, "ok": True, "error": None})
-        if not as_json:
-            click.echo(f"{loaded.name}: ok ({len(loaded.patch_files)} patches apply)")
+    results = check_recipes(chosen, workspace)
     if as_json:
-        click.echo(json.dumps(report, indent=2))
+        click.echo(json.dumps([dataclasses.asdict(r) for r in results], indent=2))
+    else:
+        for result, loaded in zip(results, chosen, strict=True):
+            if result.ok:
+                patches = len(loaded.patch_files)
+                applied = "1 patch applies" if patches == 1 else f"{patches} patches apply"
+                click.echo(f"{result.project}: ok ({applied})")
+    problems = [
+        f"{loaded.path}: {result.error}"
+        for result, loaded in zip(results, chosen, strict=True)
+        if not result.ok
+    ]
     if problems:
         raise ConfigError(
             f"{len(problems)} of {len(chosen)} recipes failed the check",

@@ -371,3 +371,15 @@ def test_build_dependency_comes_from_our_wheelhouse(built: Project, tmp_path: Pa
     assert [w.name for w in project.wheelhouse.glob("user_pkg-*.whl")] == [
         "user_pkg-2.0-py3-none-any.whl"  # pure Python: passed through auditwheel untouched
     ]
+
+
+def test_check_fetches_and_patches_without_building(built: Project, tmp_path: Path) -> None:
+    project = clone(built, tmp_path)
+    before = project.wheelhouse_snapshot()
+    result = project.factory("check")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "tinyyaml: ok (1 patch applies)\n"
+    result = project.factory("check", "--json")
+    [report] = json.loads(result.stdout)
+    assert report["ok"] is True and Path(report["log"]).is_file()
+    assert project.wheelhouse_snapshot() == before
