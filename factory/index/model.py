@@ -183,7 +183,11 @@ def assemble_project(
                 f"its file name says {wheel_name!r}",
                 hint="the wheel was renamed or built wrongly; rebuild it",
             )
-        if wheel.version is not None and _version(wheel.version) != version:
+        if (
+            wheel.version is not None
+            and wheel.version != _version_part(wheel.filename)  # the same text: the same version
+            and _version(wheel.version) != version
+        ):
             raise ConfigError(
                 f"{wheel.filename}: its build record says version {wheel.version}, "
                 f"its file name says {version}",
@@ -220,6 +224,17 @@ def assemble_project(
     )
 
 
+def _version_part(filename: str) -> str:
+    """The version as a valid wheel file name spells it (what packaging parses)."""
+    return filename.split("-", 2)[1]
+
+
+@functools.lru_cache(maxsize=65536)
+def _normalized(text: str) -> str:
+    """``str(Version(text))``: formatting a version costs more than parsing one."""
+    return str(parse_version(text))
+
+
 def _version(text: str) -> Version | None:
     try:
         return parse_version(text)
@@ -228,6 +243,8 @@ def _version(text: str) -> Version | None:
 
 
 def _yank(yanks: Mapping[str, str], name: str, item: _Parsed) -> str | None:
+    if not yanks:
+        return None
     reason = yanks.get(item.wheel.filename)
     if reason is None:
         reason = yanks.get(f"{name}=={item.version}")
@@ -242,7 +259,7 @@ def _indexed_file(
     build = wheel.build
     return IndexedFile(
         filename=wheel.filename,
-        version=str(version),
+        version=_normalized(_version_part(wheel.filename)),
         sha256=wheel.sha256,
         size=wheel.size,
         metadata_sha256=wheel.metadata_sha256,
