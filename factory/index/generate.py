@@ -12,8 +12,9 @@ import contextlib
 import gc
 import hashlib
 import json
+import os
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
@@ -86,6 +87,10 @@ def _gc_paused() -> Iterator[None]:
 
 
 def _generate(options: IndexOptions) -> IndexReport:
+    if options.logs is not None and not os.path.isdir(options.logs):
+        # Without a logs directory there is nothing to look up in it: skip the two
+        # listings and the stat per project that would each find nothing.
+        options = replace(options, logs=None)
     settings = options.settings
     wheelhouse = scan_wheelhouse(options.wheelhouse)
     groups = wheelhouse.projects
