@@ -11,11 +11,11 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
-import json
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from importlib import resources
+from json.encoder import encode_basestring_ascii as _quote_ascii
 from pathlib import Path
 
 from packaging.utils import NormalizedName
@@ -214,7 +214,7 @@ def _render_project(options: IndexOptions, job: _Job) -> ProjectOutput:
 def _records_file(records: list[tuple[str, bytes | None]]) -> bytes:
     """``{wheel: record}`` for a project's published wheels, the records as they are."""
     entries = [
-        json.dumps(filename).encode() + b": " + record.strip()
+        _quote_ascii(filename).encode() + b": " + record.strip()  # json.dumps(filename)
         for filename, record in records
         if record is not None
     ]
