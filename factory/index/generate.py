@@ -11,10 +11,11 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
-import json
+import os
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
+from json.encoder import encode_basestring_ascii as _quote_ascii
 from pathlib import Path
 
 from packaging.utils import NormalizedName
@@ -86,6 +87,10 @@ def _gc_paused() -> Iterator[None]:
 
 
 def _generate(options: IndexOptions) -> IndexReport:
+    if options.logs is not None and not os.path.isdir(options.logs):
+        # Without a logs directory there is nothing to look up in it: skip the two
+        # listings and the stat per project that would each find nothing.
+        options = replace(options, logs=None)
     settings = options.settings
     wheelhouse = scan_wheelhouse(options.wheelhouse)
     groups = wheelhouse.projects
@@ -209,7 +214,7 @@ def _render_project(options: IndexOptions, job: _Job) -> ProjectOutput:
 def _records_file(records: list[tuple[str, bytes | None]]) -> bytes:
     """``{wheel: record}`` for a project's published wheels, the records as they are."""
     entries = [
-        json.dumps(filename).encode() + b": " + record.strip()
+        _quote_ascii(filename).encode() + b": " + record.strip()  # json.dumps(filename)
         for filename, record in records
         if record is not None
     ]

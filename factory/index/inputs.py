@@ -8,6 +8,7 @@ when it has no record.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -205,9 +206,9 @@ def _find_log(
     """The build's log: in the logs directory (it may have moved), else where recorded."""
     if not recorded:
         return None
-    name = os.path.basename(recorded)
+    name = recorded.rpartition("/")[2]  # os.path.basename, without its layers
     if logs is not None:
-        directory = canonicalize_name(project)
+        directory = _canonical(project)
         listing = log_dirs.get(directory)
         if listing is None:
             try:
@@ -216,7 +217,13 @@ def _find_log(
                 listing = log_dirs[directory] = set()
         if name in listing:
             return f"{logs}/{directory}/{name}"
-    return recorded if os.path.isabs(recorded) and os.path.isfile(recorded) else None
+    return recorded if recorded.startswith("/") and os.path.isfile(recorded) else None  # isabs
+
+
+@functools.lru_cache(maxsize=65536)
+def _canonical(project: str) -> NormalizedName:
+    """A project's normalized name: every wheel of a project asks for it."""
+    return canonicalize_name(project)
 
 
 def _from_wheel(wheel_path: Path) -> tuple[WheelInput, WheelSources]:

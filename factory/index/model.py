@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from packaging.tags import parse_tag
 from packaging.utils import (
     InvalidWheelFilename,
     NormalizedName,
@@ -149,6 +150,7 @@ class _Parsed:
     wheel: WheelInput
     version: Version
     key: tuple[Any, ...] = field(default=())
+    facts: _TagFacts = ((), (), ())
 
 
 def assemble_project(
@@ -170,7 +172,7 @@ def assemble_project(
     distributions: dict[tuple[Any, ...], str] = {}
     for wheel in wheels:
         try:
-            wheel_name, version, build_tag, tags = parse_wheel_filename(wheel.filename)
+            wheel_name, version, build_tag, _ = parse_wheel_filename(wheel.filename)
         except InvalidWheelFilename as exc:
             raise ConfigError(
                 f"{wheel.filename}: not a valid wheel file name ({exc})",
@@ -183,7 +185,11 @@ def assemble_project(
                 f"its file name says {wheel_name!r}",
                 hint="the wheel was renamed or built wrongly; rebuild it",
             )
-        if wheel.version is not None and _version(wheel.version) != version:
+        if (
+            wheel.version is not None
+            and wheel.version != _version_part(wheel.filename)  # the same text: the same version
+            and _version(wheel.version) != version
+        ):
             raise ConfigError(
                 f"{wheel.filename}: its build record says version {wheel.version}, "
                 f"its file name says {version}",
@@ -197,7 +203,8 @@ def assemble_project(
                 f"(both are {name!r}): {spellings[first]}, {spellings[second]}",
                 hint="one project must have one name; rebuild or remove the misnamed wheels",
             )
-        key = (version, build_tag, tuple(sorted(str(t) for t in tags)))
+        facts = _tag_facts(_tag_part(wheel.filename))
+        key = (version, build_tag, facts[0])
         other = distributions.setdefault(key, wheel.filename)
         if other != wheel.filename:
             raise ConfigError(
@@ -205,9 +212,9 @@ def assemble_project(
                 hint="remove one of them from the wheelhouse",
             )
         if settings.includes(version):
-            parsed.append(_Parsed(wheel, version, key))
+            parsed.append(_Parsed(wheel, version, key, facts))
     files = tuple(
-        _indexed_file(item.wheel, item.version, item.key[2], _yank(yanks, name, item))
+        _indexed_file(item.wheel, item.facts, _yank(yanks, name, item))
         for item in sorted(parsed, key=lambda p: p.wheel.filename)
     )
     display_name = next(iter(spellings), name)
@@ -220,6 +227,35 @@ def assemble_project(
     )
 
 
+def _version_part(filename: str) -> str:
+    """The version as a valid wheel file name spells it (what packaging parses)."""
+    return filename.split("-", 2)[1]
+
+
+@functools.lru_cache(maxsize=65536)
+def _normalized(text: str) -> str:
+    """``str(Version(text))``: formatting a version costs more than parsing one."""
+    return str(parse_version(text))
+
+
+def _tag_part(filename: str) -> str:
+    """The compressed tag set of a valid wheel file name (``py-abi-platform``)."""
+    return "-".join(filename[:-4].rsplit("-", 3)[1:])
+
+
+# A wheel's tags sorted as text, and its python and platform tags: the same few tag
+# sets recur across a whole index, so each is worked out once.
+_TagFacts = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]
+
+
+@functools.lru_cache(maxsize=4096)
+def _tag_facts(tag_part: str) -> _TagFacts:
+    tags = tuple(sorted(str(t) for t in parse_tag(tag_part)))
+    python_tags = tuple(sorted({t.split("-")[0] for t in tags}))
+    platform_tags = tuple(sorted({t.split("-")[2] for t in tags}))
+    return tags, python_tags, platform_tags
+
+
 def _version(text: str) -> Version | None:
     try:
         return parse_version(text)
@@ -228,29 +264,28 @@ def _version(text: str) -> Version | None:
 
 
 def _yank(yanks: Mapping[str, str], name: str, item: _Parsed) -> str | None:
+    if not yanks:
+        return None
     reason = yanks.get(item.wheel.filename)
     if reason is None:
         reason = yanks.get(f"{name}=={item.version}")
     return reason
 
 
-def _indexed_file(
-    wheel: WheelInput, version: Version, tags: tuple[str, ...], yanked: str | None
-) -> IndexedFile:
-    python_tags = sorted({t.split("-")[0] for t in tags})
-    platform_tags = sorted({t.split("-")[2] for t in tags})
+def _indexed_file(wheel: WheelInput, facts: _TagFacts, yanked: str | None) -> IndexedFile:
+    _, python_tags, platform_tags = facts
     build = wheel.build
     return IndexedFile(
         filename=wheel.filename,
-        version=str(version),
+        version=_normalized(_version_part(wheel.filename)),
         sha256=wheel.sha256,
         size=wheel.size,
         metadata_sha256=wheel.metadata_sha256,
         requires_python=wheel.requires_python,
         upload_time=upload_time(build.started) if build is not None else None,
         yanked=yanked,
-        python_tags=tuple(python_tags),
-        platform_tags=tuple(platform_tags),
+        python_tags=python_tags,
+        platform_tags=platform_tags,
         build=build,
     )
 

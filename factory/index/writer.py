@@ -227,14 +227,21 @@ class _Listings:
 
     def exists(self, path: str) -> bool:
         directory, _, name = path.rpartition("/")
+        return name in self._names(directory)
+
+    def _names(self, directory: str) -> set[str]:
         names = self.cache.get(directory)
         if names is None:
-            try:
-                names = set(os.listdir(self.out / directory))
-            except (FileNotFoundError, NotADirectoryError):
-                names = set()
+            parent, _, name = directory.rpartition("/")
+            if directory and name not in self._names(parent):
+                names = set()  # not in its parent: no need to ask (a new tree has thousands)
+            else:
+                try:
+                    names = set(os.listdir(self.out / directory))
+                except (FileNotFoundError, NotADirectoryError):
+                    names = set()
             self.cache[directory] = names
-        return name in names
+        return names
 
 
 def publish(
