@@ -84,10 +84,9 @@ def make_workspace(
 @click.group()
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 @click.version_option(package_name="riscv64-wheel-factory")
-@click.pass_context
-def cli(ctx: click.Context, debug: bool) -> None:
+def cli(debug: bool) -> None:
     """Build, repair and test riscv64 wheels from YAML recipes."""
-    ctx.obj = {"debug": debug}
+    # --debug is read in main(): errors are reported there, after click has returned.
 
 
 @cli.command()

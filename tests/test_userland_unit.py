@@ -15,16 +15,14 @@ import pytest
 from factory._run import RunResult
 from factory.builders import userland as ul
 from factory.builders.base import BuildHost
+from factory.builders.debian import available_packages, installed_packages, package_name
 from factory.builders.userland import (
     DEFAULT_SPEC,
     Userland,
     UserlandPaths,
     UserlandSpec,
-    available_packages,
     clean_environment,
-    installed_packages,
     mount_list,
-    package_name,
     prepare_mount_point,
     wrapped_command,
 )

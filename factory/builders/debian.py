@@ -1,30 +1,53 @@
-"""Debian package facts read from dpkg's status file: no subprocess, no emulation."""
+"""Debian package facts read from dpkg's and apt's files: no subprocess, no emulation."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 
-def installed_packages(root: Path = Path("/")) -> set[str]:
-    """Names of packages dpkg considers installed under ``root``."""
-    status_file = root / "var/lib/dpkg/status"
+def package_name(requirement: str) -> str:
+    """apt accepts pkg:arch, pkg=version and pkg/release; the lists know only pkg."""
+    for separator in ":=/":
+        requirement = requirement.split(separator, 1)[0]
+    return requirement.strip()
+
+
+def installed_packages(status_text: str) -> set[str]:
+    """Names installed per a dpkg status file, virtual names they provide included."""
     installed: set[str] = set()
-    try:
-        text = status_file.read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
-        return installed
-    for stanza in text.split("\n\n"):
-        fields = dict(
-            line.split(":", 1) for line in stanza.splitlines() if ":" in line and line[0] != " "
-        )
+    for stanza in status_text.split("\n\n"):
+        fields: dict[str, str] = {}
+        for line in stanza.splitlines():
+            name, colon, value = line.partition(":")
+            if colon and not line[0].isspace():  # indented lines continue a field
+                fields[name] = value
         if fields.get("Status", "").strip().endswith(" installed"):
-            name = fields.get("Package", "").strip()
-            if name:
-                installed.add(name)
-    return installed
+            installed.add(fields.get("Package", "").strip())
+            installed |= _provides(fields.get("Provides", ""))
+    return installed - {""}
 
 
-def missing_packages(packages: list[str] | tuple[str, ...], root: Path = Path("/")) -> list[str]:
-    installed = installed_packages(root)
-    # Multi-arch packages may be recorded as name:arch in some dpkg versions.
-    return [p for p in packages if p not in installed and p.split(":")[0] not in installed]
+def available_packages(lines: Iterable[str]) -> set[str]:
+    """Names an apt Packages list offers, virtual ones (Provides) included."""
+    names: set[str] = set()
+    for line in lines:
+        if line.startswith("Package:"):
+            names.add(line[8:].strip())
+        elif line.startswith("Provides:"):
+            names |= _provides(line[9:])
+    return names
+
+
+def _provides(value: str) -> set[str]:
+    return {item.split("(")[0].strip() for item in value.split(",")} - {""}
+
+
+def missing_packages(packages: Sequence[str], root: Path = Path("/")) -> list[str]:
+    """Which of ``packages`` dpkg under ``root`` (the host, or a userland) lacks."""
+    try:
+        status = (root / "var/lib/dpkg/status").read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        status = ""
+    installed = installed_packages(status)
+    return [p for p in packages if package_name(p) not in installed]

@@ -75,7 +75,7 @@ class NativeHost:
         return versions
 
     def missing_system_packages(self, packages: Sequence[str]) -> list[str]:
-        return missing_packages(list(packages))
+        return missing_packages(packages)
 
     def install_system_packages(self, packages: Sequence[str], log: Path) -> None:
         missing = self.missing_system_packages(packages)

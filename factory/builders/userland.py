@@ -19,7 +19,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -29,6 +28,8 @@ from typing import Any
 from .._run import RunResult, run
 from ..errors import ConfigError, EnvironmentProblem
 from ..hashing import sha256_file
+from ..records import write_atomically
+from .debian import available_packages, missing_packages, package_name
 
 OnLine = Callable[[str], None] | None
 
@@ -255,9 +256,7 @@ class Userland:
 
     def missing_system_packages(self, packages: Sequence[str]) -> list[str]:
         # Reading dpkg's status file from the host costs no emulation at all.
-        status = self.root / "var/lib/dpkg/status"
-        installed = installed_packages(status.read_text(encoding="utf-8", errors="replace"))
-        return [p for p in packages if package_name(p) not in installed]
+        return missing_packages(packages, self.root)
 
     def install_system_packages(self, packages: Sequence[str], log: Path) -> None:
         wanted = self.missing_system_packages(packages)
@@ -268,7 +267,7 @@ class Userland:
         if not self._fresh_lists():  # mmdebstrap drops the lists to keep the tarball small
             update = ["apt-get", "update", "-o", "Acquire::Languages=none"]  # skip 35 MB
             self.run(update, log=log, cwd=Path("/"), env=apt_env, timeout=STEP_TIMEOUT)
-            _write_atomically(self.root / APT_STAMP, "")
+            write_atomically(self.root / APT_STAMP, b"")
         known: set[str] = set()
         for packages_file in lists.glob("*_Packages"):
             with packages_file.open(encoding="utf-8", errors="replace") as lines:
@@ -288,43 +287,6 @@ class Userland:
         if not stamp.exists() or not any((self.root / "var/lib/apt/lists").glob("*_Packages")):
             return False
         return time.time() - stamp.stat().st_mtime < APT_LISTS_MAX_AGE
-
-
-def package_name(requirement: str) -> str:
-    """apt accepts pkg:arch, pkg=version and pkg/release; the lists know only pkg."""
-    for separator in ":=/":
-        requirement = requirement.split(separator, 1)[0]
-    return requirement.strip()
-
-
-def installed_packages(status_text: str) -> set[str]:
-    """Names installed per a dpkg status file, virtual names they provide included."""
-    installed: set[str] = set()
-    for stanza in status_text.split("\n\n"):
-        fields: dict[str, str] = {}
-        for line in stanza.splitlines():
-            name, colon, value = line.partition(":")
-            if colon and not line[0].isspace():  # indented lines continue a field
-                fields[name] = value
-        if fields.get("Status", "").strip().endswith(" installed"):
-            installed.add(fields.get("Package", "").strip())
-            installed |= _provides(fields.get("Provides", ""))
-    return installed - {""}
-
-
-def available_packages(lines: Iterable[str]) -> set[str]:
-    """Names an apt Packages list offers, virtual ones (Provides) included."""
-    names: set[str] = set()
-    for line in lines:
-        if line.startswith("Package:"):
-            names.add(line[8:].strip())
-        elif line.startswith("Provides:"):
-            names |= _provides(line[9:])
-    return names
-
-
-def _provides(value: str) -> set[str]:
-    return {item.split("(")[0].strip() for item in value.split(",")} - {""}
 
 
 def ensure_userland(
@@ -363,7 +325,7 @@ def ensure_userland(
             staging.rename(paths.root)
         finally:
             _remove(staging)
-        _write_atomically(paths.ready, json.dumps(info, indent=2, sort_keys=True) + "\n")
+        write_atomically(paths.ready, _json_bytes(info))
     return Userland(paths.root, spec, info)
 
 
@@ -402,7 +364,7 @@ def _create(staging: Path, spec: UserlandSpec, key: str, log: Path, on_line: OnL
             hint="check the qemu binfmt registration: `arch-test riscv64`",
         )
     info = {"key": key, "spec": spec.to_json(), "versions": versions}
-    _write_atomically(staging / INFO_FILE, json.dumps(info, indent=2, sort_keys=True) + "\n")
+    write_atomically(staging / INFO_FILE, _json_bytes(info))
 
 
 def _pack(staging: Path, paths: UserlandPaths, log: Path, on_line: OnLine) -> None:
@@ -417,7 +379,7 @@ def _pack(staging: Path, paths: UserlandPaths, log: Path, on_line: OnLine) -> No
         partial.unlink(missing_ok=True)
     # sha256sum's format, so `sha256sum -c` works too; written last, it marks the
     # tarball complete.
-    _write_atomically(paths.checksum, f"{digest}  {paths.tarball.name}\n")
+    write_atomically(paths.checksum, f"{digest}  {paths.tarball.name}\n".encode())
 
 
 def _tarball_verified(paths: UserlandPaths, log: Path, on_line: OnLine) -> bool:
@@ -518,24 +480,11 @@ def ensure_binfmt(arch: str, log: Path) -> None:
 def _refresh_host_files(root: Path) -> None:
     for source in (Path("/etc/resolv.conf"), Path(CA_BUNDLE)):
         if source.exists():  # a host without them gets the rootfs's own
-            _write_atomically(root / source.relative_to("/"), source.read_bytes())
+            write_atomically(root / source.relative_to("/"), source.read_bytes())
 
 
-def _write_atomically(path: Path, content: str | bytes) -> None:
-    # Temp file + rename: readers see the old file or the new one, never half of one;
-    # and a symlink at ``path`` is replaced, not followed out of the rootfs.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(content.encode() if isinstance(content, str) else content)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(temp, 0o644)
-        os.replace(temp, path)
-    except BaseException:
-        os.unlink(temp)
-        raise
+def _json_bytes(data: Mapping[str, Any]) -> bytes:
+    return (json.dumps(data, indent=2, sort_keys=True) + "\n").encode()
 
 
 def _remove(path: Path) -> None:
