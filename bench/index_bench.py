@@ -11,18 +11,19 @@ Compared, in one run and on the same package list:
 The wheelhouse is synthetic: 100,000 wheel records across 10,000 projects by default
 (names with mixed case, dots and underscores; several versions, cp311/cp312/cp313,
 manylinux_2_31/2_39 riscv64 tags, some requires-python, some build tags). Every wheel is a
-tiny but valid zip with its METADATA, beside `<wheel>.metadata` and `<wheel>.build.json`
-exactly as `factory build` leaves them, so the index never needs to open a wheel. dumb-pypi
-gets the same files as JSON lines with hash, requires-python, core-metadata hash and upload
-time; writing that list is not timed (it is dumb-pypi's input, as the records are ours).
+tiny but valid zip with its METADATA, beside `<wheel>.metadata`, `<wheel>.build.json` and
+a line in `catalog.tsv`, exactly as `factory build` leaves them, so the index never needs
+to open a wheel. dumb-pypi gets the same files as JSON lines with hash, requires-python,
+core-metadata hash and upload time; writing that list is not timed (it is dumb-pypi's
+input, as the wheelhouse is ours).
 dumb-pypi runs with `--no-generate-timestamp` (deterministic, like ours) and, unless
 `--dumb-pypi-per-release-json`, with `--no-per-release-json`, which only makes it faster.
 
 Goal (issue #4): full regeneration at least 20x faster than dumb-pypi; incremental cost
 proportional to what changed. "files written" counts files in the output directory that
-are new or whose inode, size, mtime or ctime changed (a hard link counts, it changes ctime);
-the factory also publishes the wheels into its output (the "(N .whl)" part), dumb-pypi
-only links to wherever they are.
+are new or whose inode, size, mtime or ctime changed. Neither tool copies wheels: dumb-pypi
+links to wherever they are, the factory publishes the wheelhouse through one symbolic
+link (files/), counted as one file.
 
 The generated wheelhouse is cached under <factory cache>/bench/ keyed by the generator's
 parameters. The incremental wheel is added to the cached wheelhouse for the run and
@@ -57,6 +58,7 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from factory.catalog import CatalogEntry, append_to_catalog
 from factory.records import (
     RECORD_SUFFIX,
     BuildRecord,
@@ -70,7 +72,7 @@ from factory.workspace import default_cache_dir
 
 REPO = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
-GENERATOR_VERSION = 1  # bump when the generated wheelhouse changes shape
+GENERATOR_VERSION = 2  # bump when the generated wheelhouse changes shape
 
 PYTHON_TAGS = ("cp311", "cp312", "cp313")
 PLATFORMS = ("manylinux_2_31_riscv64", "manylinux_2_39_riscv64")
@@ -371,6 +373,7 @@ def generate(params: Params, root: Path) -> None:
     wheelhouse = root / "wheelhouse"
     wheelhouse.mkdir(parents=True)
     started = time.monotonic()
+    catalog = []
     with open(root / "packages.jsonl", "w", encoding="utf-8") as packages:
         for count, wheel in enumerate(planned, 1):
             content, metadata = wheel_bytes(wheel)
@@ -380,9 +383,11 @@ def generate(params: Params, root: Path) -> None:
             path.with_name(path.name + METADATA_SUFFIX).write_bytes(metadata)
             path.with_name(path.name + RECORD_SUFFIX).write_text(record.to_json(), "utf-8")
             path.write_bytes(content)
+            catalog.append(CatalogEntry.from_record(record))
             packages.write(package_line(record))
             if count % 20000 == 0:
                 print(f"  generated {count} wheels ({time.monotonic() - started:.0f} s)")
+    append_to_catalog(wheelhouse, catalog)
     (root / "extra").mkdir()
     content, metadata = wheel_bytes(extra)
     record = build_record(extra, content, metadata)

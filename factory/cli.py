@@ -13,19 +13,19 @@ import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from .build import execute_all, plan, prepare_system
-from .builders.base import BuildHost
-from .check import check_recipes
 from .errors import ConfigError, FactoryError
-from .progress import Progress
-from .recipe import load_recipes, select
-from .records import wheelhouse_records
-from .serve import serve_directory
 from .workspace import Workspace, default_cache_dir
+
+if TYPE_CHECKING:
+    from .builders.base import BuildHost
+    from .progress import Progress
+
+# Each command imports what it needs when it runs: `factory index` on a large
+# wheelhouse should not pay a third of a second for the recipe models and builders.
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -107,6 +107,10 @@ def build(
     **dirs: Any,
 ) -> None:
     """Build, repair and test wheels for PACKAGES (or --all)."""
+    from .build import execute_all, plan, prepare_system
+    from .progress import Progress
+    from .recipe import load_recipes, select
+
     workspace = make_workspace(**dirs)
     if not packages and not build_all:
         raise ConfigError(
@@ -145,6 +149,9 @@ def choose_host(native: bool, workspace: Workspace, progress: Progress) -> Build
 @workspace_options
 def check(packages: tuple[str, ...], as_json: bool, **dirs: Any) -> None:
     """Validate recipes and apply every patch to its source; compiles nothing."""
+    from .check import check_recipes
+    from .recipe import load_recipes, select
+
     workspace = make_workspace(**dirs)
     recipes = load_recipes(workspace.recipes, workspace.patches)
     chosen = select(recipes, packages) if packages else list(recipes.values())
@@ -175,6 +182,9 @@ def check(packages: tuple[str, ...], as_json: bool, **dirs: Any) -> None:
 @workspace_options
 def list_recipes(as_json: bool, **dirs: Any) -> None:
     """List the recipes and the wheels built from them."""
+    from .recipe import load_recipes
+    from .records import wheelhouse_records
+
     workspace = make_workspace(**dirs)
     recipes = load_recipes(workspace.recipes, workspace.patches)
     built: dict[str, list[str]] = {}
@@ -215,8 +225,8 @@ def list_recipes(as_json: bool, **dirs: Any) -> None:
 @click.option(
     "--base-url",
     default=None,
-    help="Link wheels at BASE_URL/<wheel> (hosted elsewhere, with their .metadata files) "
-    "instead of publishing them in index/files/.",
+    help="Link wheels at BASE_URL/<wheel>: the wheelhouse (wheels, .metadata and "
+    ".build.json files) is hosted there instead of published as index/files/.",
 )
 @click.option("--pre", "allow_pre", is_flag=True, help="Include pre-releases and dev releases.")
 @click.option("--local", "allow_local", is_flag=True, help="Include local versions (1.0+x).")
@@ -310,6 +320,8 @@ def yank(target: str, reason: str | None, undo: bool, wheelhouse: Path) -> None:
 @click.option("--port", type=int, default=8000, show_default=True)
 def serve(directory: Path, port: int) -> None:
     """Serve the index on 127.0.0.1 (for trying it out; Pages serves it for real)."""
+    from .serve import serve_directory
+
     serve_directory(directory, port)
 
 
@@ -322,6 +334,7 @@ def userland() -> None:
 def userland_create() -> None:
     """Create the userland (or restore it from its cached tarball) and verify it."""
     from .builders.userland import ensure_userland
+    from .progress import Progress
 
     progress = Progress()
     cache = default_cache_dir()

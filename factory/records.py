@@ -15,9 +15,10 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from .recipe import LoadedRecipe
+if TYPE_CHECKING:
+    from .recipe import LoadedRecipe
 
 RECORD_SUFFIX = ".build.json"
 Outcome = Literal["success", "failed"]

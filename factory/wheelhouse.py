@@ -7,16 +7,18 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from .catalog import CatalogEntry, append_to_catalog
 from .records import RECORD_SUFFIX, BuildRecord, write_atomically
 from .wheelmeta import METADATA_SUFFIX
 
 
 def add_to_wheelhouse(wheelhouse: Path, wheel: Path, metadata: bytes, record: BuildRecord) -> bool:
-    """Add the wheel, its metadata and record; return True if an existing wheel was kept.
+    """Add the wheel, its metadata, record and catalog line; return True if an existing
+    wheel was kept.
 
-    Metadata and record land first and the wheel last, each by rename: a killed build
-    leaves either nothing or files without their wheel, which readers ignore. A file
-    name that already exists keeps its bytes (published names never change content).
+    Metadata, record and catalog line land first and the wheel last, by rename: a killed
+    build leaves either nothing or files without their wheel, which readers ignore. A
+    file name that already exists keeps its bytes (published names never change content).
     """
     wheelhouse.mkdir(parents=True, exist_ok=True)
     destination = wheelhouse / wheel.name
@@ -26,6 +28,7 @@ def add_to_wheelhouse(wheelhouse: Path, wheel: Path, metadata: bytes, record: Bu
     write_atomically(
         destination.with_name(destination.name + RECORD_SUFFIX), record.to_json().encode()
     )
+    append_to_catalog(wheelhouse, [CatalogEntry.from_record(record)])
     fd, temp = tempfile.mkstemp(dir=wheelhouse, prefix=".tmp-", suffix=".whl.part")
     os.fchmod(fd, 0o644)
     os.close(fd)

@@ -56,8 +56,7 @@ def wheel(
             started=started,
             outcome="success",
             version=filename.split("-")[1],
-            record=f"builds/{name}.json",
-            log=f"builds/{filename}.log",
+            log=f"logs/{name}/{filename}.log",
         ),
     )
 
@@ -246,8 +245,8 @@ def test_human_pages_link_records_logs_and_escape_everything() -> None:
         started="2026-02-01T00:00:00+00:00",
         outcome="failed",
         version="1.1",
-        record="builds/demo-1.1-0-abc.json",
-        log="builds/demo-1.1-0-abc.log",
+        record="logs/demo/1.1-0-abc.json",
+        log="logs/demo/1.1-0-abc.log",
         error="compile <error>",
     )
     item = project(
@@ -257,23 +256,25 @@ def test_human_pages_link_records_logs_and_escape_everything() -> None:
     )
     pages = render_project(item, FINAL)
     page = pages["projects/demo.html"].decode()
-    assert '<a href="../builds/demo.json">build record</a>' in page
-    assert f'<a href="../builds/{DEMO}.log">log</a>' in page
+    # A wheel's record lies beside it in the published wheelhouse.
+    assert f'<a href="../files/{DEMO}.build.json">build record</a>' in page
+    assert f'<a href="../logs/demo/{DEMO}.log">log</a>' in page
     assert f'<a href="../files/{DEMO}">{DEMO}</a>' in page
     assert "Requires-Python &lt;4" in page and "yanked: &lt;why&gt;" in page
     assert "failed: compile &lt;error&gt;" in page
-    assert '<a href="../builds/demo-1.1-0-abc.log">log</a>' in page
+    assert '<a href="../logs/demo/1.1-0-abc.log">log</a>' in page
+    assert '<a href="../logs/demo/1.1-0-abc.json">record</a>' in page
     assert '<link rel="stylesheet" href="../style.css">' in page
     assert "<script" not in page
     summary = summarize(item)
     assert (summary.status, summary.last_build, summary.status_log) == (
         "failed",
         "2026-02-01",
-        "builds/demo-1.1-0-abc.log",
+        "logs/demo/1.1-0-abc.log",
     )
     landing = render([item], FINAL)["index.html"].decode()
     assert '<a href="projects/demo.html">demo</a>' in landing
-    assert '<a class="failed" href="builds/demo-1.1-0-abc.log">failed</a>' in landing
+    assert '<a class="failed" href="logs/demo/1.1-0-abc.log">failed</a>' in landing
 
 
 def test_summary_of_a_healthy_project() -> None:

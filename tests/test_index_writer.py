@@ -14,9 +14,11 @@ from click.testing import CliRunner
 from packaging.utils import NormalizedName
 
 from factory import records
+from factory.catalog import CATALOG_FILE
 from factory.cli import cli
 from factory.errors import ConfigError
 from factory.index import IndexOptions, IndexReport, IndexSettings, generate_index
+from factory.index import generate as generate_module
 from factory.index import writer as writer_module
 from factory.index.yanks import yank
 
@@ -38,11 +40,20 @@ def wheelhouse(tmp_path: Path) -> Path:
 
 
 def index(
-    wheelhouse: Path, out: Path, settings: IndexSettings | None = None, **options: Path
+    wheelhouse: Path,
+    out: Path,
+    settings: IndexSettings | None = None,
+    *,
+    recipes: Path | None = None,
+    logs: Path | None = None,
 ) -> IndexReport:
     return generate_index(
         IndexOptions(
-            wheelhouse=wheelhouse, out=out, settings=settings or IndexSettings(), **options
+            wheelhouse=wheelhouse,
+            out=out,
+            settings=settings or IndexSettings(),
+            recipes=recipes,
+            logs=logs,
         )
     )
 
@@ -59,14 +70,18 @@ def snapshot(directory: Path) -> dict[str, tuple[str, int]]:
     }
 
 
-def assert_index_resolves(out: Path) -> None:
-    """Every project listed has its pages, every link on them points to an existing file."""
+def assert_index_resolves(out: Path, removed: tuple[str, ...] = ()) -> None:
+    """Every project listed has its pages, every link on them points to an existing file
+    (except to wheels of ``removed`` projects: removed from the wheelhouse by hand, they
+    are gone from files/ at once and from the pages at the next run)."""
     root = (out / "simple/index.html").read_text()
     projects = re.findall(r'<a href="([^"]+)/">', root)
     assert projects
     for name in projects:
         page = (out / "simple" / name / "index.html").read_text()
         for href in re.findall(r'href="([^"#]+)#sha256=([0-9a-f]+)"', page):
+            if name in removed:
+                continue
             target = (out / "simple" / name / href[0]).resolve()
             assert hashlib.sha256(target.read_bytes()).hexdigest() == href[1], target
             assert Path(f"{target}.metadata").is_file()
@@ -86,26 +101,17 @@ def test_full_index_layout(wheelhouse: Path, tmp_path: Path) -> None:
         "simple/index.html",
         "simple/index.json",
         *(page.format(name) for name in ("alpha", "beta", "gamma") for page in PROJECT_PAGES),
-        *(f"builds/{name}.json" for name in ("alpha", "beta", "gamma")),
-        *(
-            f"files/{wheel}{suffix}"
-            for wheel in (
-                "alpha-1.0-py3-none-any.whl",
-                "alpha-1.1-py3-none-any.whl",
-                "beta-1.0-py3-none-any.whl",
-                "gamma-0.1-py3-none-any.whl",
-            )
-            for suffix in ("", ".metadata")
-        ),
     }
-    records = json.loads((out / "builds/alpha.json").read_text())
-    assert sorted(records) == ["alpha-1.0-py3-none-any.whl", "alpha-1.1-py3-none-any.whl"]
-    assert records["alpha-1.1-py3-none-any.whl"]["wheel"]["requires_python"] == ">=3.8"
+    # The wheelhouse is published as it is, through one relative link: wheels, their
+    # metadata and build records are never copied or linked one by one.
+    assert os.readlink(out / "files") == "../wheelhouse"
+    page = (out / "projects/alpha.html").read_text()
+    assert 'href="../files/alpha-1.1-py3-none-any.whl.build.json">build record</a>' in page
+    record = json.loads((out / "files/alpha-1.1-py3-none-any.whl.build.json").read_text())
+    assert record["wheel"]["requires_python"] == ">=3.8"
     assert_index_resolves(out)
-    # Wheels are hard links to the wheelhouse, not copies.
-    wheel = "alpha-1.0-py3-none-any.whl"
-    assert (out / "files" / wheel).stat().st_ino == (wheelhouse / wheel).stat().st_ino
     assert not (out / ".factory-journal.json").exists()
+    assert not list(out.rglob(".factory-tmp.*"))
 
 
 def test_second_run_writes_nothing(wheelhouse: Path, tmp_path: Path) -> None:
@@ -134,27 +140,17 @@ def test_a_new_wheel_rewrites_only_its_project_and_the_root(
     add_wheel(wheelhouse, tmp_path / "scratch", "beta", "1.1", started="2026-04-01T00:00:00Z")
     report = index(wheelhouse, out)
     assert report.rendered == ("beta",)
-    new = "beta-1.1-py3-none-any.whl"
     assert set(report.written) == {
         "simple/beta/index.html",
         "simple/beta/index.json",
         "projects/beta.html",
         "index.html",  # the landing page shows beta's new latest version
-        f"files/{new}",
-        f"files/{new}.metadata",
-        "builds/beta.json",
     }
     assert report.deleted == ()
     after = snapshot(out)
     site = {p for p in before if not p.startswith(".factory")}
     unchanged = {p for p in site if after[p] == before[p]}
-    assert site - unchanged == {
-        "simple/beta/index.html",
-        "simple/beta/index.json",
-        "projects/beta.html",
-        "index.html",
-        "builds/beta.json",
-    }
+    assert site - unchanged == set(report.written)
     assert "beta-1.1" in (out / "simple/beta/index.html").read_text()
     assert_index_resolves(out)
 
@@ -165,12 +161,7 @@ def test_a_removed_project_is_deleted_with_its_files(wheelhouse: Path, tmp_path:
     for path in wheelhouse.glob("gamma-*"):
         path.unlink()
     report = index(wheelhouse, out)
-    assert set(report.deleted) == {
-        *(page.format("gamma") for page in PROJECT_PAGES),
-        "files/gamma-0.1-py3-none-any.whl",
-        "files/gamma-0.1-py3-none-any.whl.metadata",
-        "builds/gamma.json",
-    }
+    assert set(report.deleted) == {page.format("gamma") for page in PROJECT_PAGES}
     assert not (out / "simple/gamma").exists()
     assert "gamma" not in (out / "simple/index.html").read_text()
     assert_index_resolves(out)
@@ -228,13 +219,17 @@ def test_yank_and_index_commands(wheelhouse: Path, tmp_path: Path) -> None:
 
 def test_base_url_publishes_no_wheels(wheelhouse: Path, tmp_path: Path) -> None:
     out = tmp_path / "index"
-    index(wheelhouse, out, IndexSettings(base_url="https://example.invalid/dl"))
-    assert not (out / "files").exists()
+    index(wheelhouse, out)
+    report = index(wheelhouse, out, IndexSettings(base_url="https://example.invalid/dl"))
+    assert "files" in report.deleted and not os.path.lexists(out / "files")
     page = (out / "simple/beta/index.html").read_text()
     assert 'href="https://example.invalid/dl/beta-1.0-py3-none-any.whl#sha256=' in page
+    human = (out / "projects/beta.html").read_text()
+    assert 'href="https://example.invalid/dl/beta-1.0-py3-none-any.whl.build.json"' in human
     # Switching back publishes them: every page is re-rendered for the new setting.
     report = index(wheelhouse, out)
     assert len(report.rendered) == 3 and (out / "files/beta-1.0-py3-none-any.whl").is_file()
+    assert_index_resolves(out)
 
 
 def test_pre_releases_need_the_option(wheelhouse: Path, tmp_path: Path) -> None:
@@ -257,10 +252,32 @@ def test_wheels_without_records_are_read_once(wheelhouse: Path, tmp_path: Path) 
     [entry] = data["files"]
     assert entry["hashes"]["sha256"] == hashlib.sha256(wheel.read_bytes()).hexdigest()
     assert entry["requires-python"] == ">=3.10" and "upload-time" not in entry
+    # Its metadata file is added to the wheelhouse (published through files/).
     metadata = (out / "files" / f"{wheel.name}.metadata").read_bytes()
     assert entry["core-metadata"]["sha256"] == hashlib.sha256(metadata).hexdigest()
     assert b"Name: epsilon" in metadata
     assert index(wheelhouse, out).rendered == ()
+
+
+def test_a_wheelhouse_without_catalog_is_read_from_its_records(
+    wheelhouse: Path, tmp_path: Path
+) -> None:
+    """Wheels added before the catalog existed: read from their records, then catalogued."""
+    expected = tmp_path / "expected"
+    index(wheelhouse, expected)
+    catalog = wheelhouse / CATALOG_FILE
+    lines = catalog.read_text()
+    catalog.unlink()
+    out = tmp_path / "index"
+    index(wheelhouse, out)
+    assert sorted(catalog.read_text().splitlines()) == sorted(lines.splitlines())
+    pages = {p: sha for p, (sha, _) in snapshot(out).items() if not p.startswith(".factory")}
+    assert pages == {
+        p: sha for p, (sha, _) in snapshot(expected).items() if not p.startswith(".factory")
+    }
+    # A line a killed writer left unfinished is ignored; the record is read instead.
+    catalog.write_text(lines[:-20])
+    assert index(wheelhouse, tmp_path / "again").projects == 3
 
 
 def test_build_logs_and_failed_builds(wheelhouse: Path, tmp_path: Path) -> None:
@@ -274,17 +291,21 @@ def test_build_logs_and_failed_builds(wheelhouse: Path, tmp_path: Path) -> None:
     (logs / "beta" / "1.1-0-abc.log").write_text("error: gcc died\n")
     out = tmp_path / "index"
     index(wheelhouse, out, logs=logs)
-    assert (out / "builds/beta-1.0-py3-none-any.whl.log").read_text() == "built fine\n"
-    assert (out / "builds/failed/beta-1.1-0-abc.log").read_text() == "error: gcc died\n"
+    # The logs directory is published through one link, like the wheelhouse.
+    assert os.readlink(out / "logs") == "../builds"
     page = (out / "projects/beta.html").read_text()
-    assert "failed: gcc died" in page and 'href="../builds/failed/beta-1.1-0-abc.log"' in page
+    log_link = f'href="../logs/beta/{Path(record["log"]).name}">log</a>'
+    assert log_link in page
+    assert (out / "projects" / log_link[6:].split('"')[0]).read_text() == "built fine\n"
+    assert "failed: gcc died" in page and 'href="../logs/beta/1.1-0-abc.log"' in page
+    assert 'href="../logs/beta/1.1-0-abc.json">record</a>' in page
     landing = (out / "index.html").read_text()
-    assert '<a class="failed" href="builds/failed/beta-1.1-0-abc.log">failed</a>' in landing
+    assert '<a class="failed" href="logs/beta/1.1-0-abc.log">failed</a>' in landing
+    assert (out / "logs/beta/1.1-0-abc.log").read_text() == "error: gcc died\n"
     # A newer success clears the status.
     add_wheel(wheelhouse, tmp_path / "scratch", "beta", "1.1", started="2026-06-01T00:00:00Z")
     index(wheelhouse, out, logs=logs)
     assert "failed" not in (out / "projects/beta.html").read_text()
-    assert not (out / "builds/failed").exists()
 
 
 # --- refusals and bad input: the previous index stays as it was -------------------------
@@ -325,7 +346,6 @@ def test_refuses_to_overwrite_files_it_did_not_write(wheelhouse: Path, tmp_path:
         ),
         ("collision", r"project names 'Beta' and 'beta' collide after normalization"),
         ("corrupt", r"theta-1\.0-py3-none-any\.whl: corrupt wheel"),
-        ("new-bytes", r"files/beta-1\.0-py3-none-any\.whl is already published with sha256"),
     ],
 )
 def test_bad_input_is_one_clear_error_and_the_index_is_intact(
@@ -343,19 +363,25 @@ def test_bad_input_is_one_clear_error_and_the_index_is_intact(
         add_wheel(wheelhouse, scratch, "beta", "1.5", project="Beta")
     elif case == "corrupt":
         (wheelhouse / "theta-1.0-py3-none-any.whl").write_bytes(b"not a zip")
-    elif case == "new-bytes":
-        name = "beta-1.0-py3-none-any.whl"
-        for suffix in ("", ".metadata", ".build.json"):
-            (wheelhouse / f"{name}{suffix}").unlink()
-        add_wheel(wheelhouse, scratch, "beta", "1.0", requires_python=">=3.12")
-        assert (wheelhouse / name).read_bytes() != (out / "files" / name).read_bytes()
-        # A project is re-read when its listing changes; until then the published
-        # hard link keeps serving the old bytes, consistent with its pages.
-        add_wheel(wheelhouse, scratch, "beta", "1.1")
+    wheelhouse_before = sorted(wheelhouse.iterdir())
     with pytest.raises(ConfigError, match=message):
         index(wheelhouse, out)
     assert snapshot(out) == before
+    assert sorted(wheelhouse.iterdir()) == wheelhouse_before
     assert_index_resolves(out)
+
+
+def test_a_wheel_replaced_by_hand_is_republished_with_its_new_hash(
+    wheelhouse: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "index"
+    index(wheelhouse, out)
+    name = "beta-1.0-py3-none-any.whl"
+    for suffix in ("", ".metadata", ".build.json"):
+        (wheelhouse / f"{name}{suffix}").unlink()
+    add_wheel(wheelhouse, tmp_path / "other", "beta", "1.0", requires_python=">=3.12")
+    assert index(wheelhouse, out).rendered == ("beta",)  # same names, new catalog line
+    assert_index_resolves(out)  # the page's hash is the new file's
 
 
 def test_a_crash_at_any_point_leaves_a_usable_index(
@@ -370,7 +396,7 @@ def test_a_crash_at_any_point_leaves_a_usable_index(
     expected = tmp_path / "expected"
     index(wheelhouse, expected)
 
-    real_write, real_link = writer_module._write_file, writer_module._link
+    real_write, real_link = writer_module._write_file, writer_module._make_link
     real_atomically = records.write_atomically
     crashed_at = 0
     for limit in range(0, 40):
@@ -386,21 +412,23 @@ def test_a_crash_at_any_point_leaves_a_usable_index(
             counting()
             real_write(path, data, fsync)
 
-        def link(source: str, final: str, replaces: bool) -> str | None:
+        def link(target: str, path: str) -> None:
             counting()
-            return real_link(source, final, replaces)
+            real_link(target, path)
 
         def atomically(path: Path, data: bytes) -> None:
             counting()
             real_atomically(path, data)
 
         monkeypatch.setattr(writer_module, "_write_file", write)
-        monkeypatch.setattr(writer_module, "_link", link)
+        monkeypatch.setattr(writer_module, "_make_link", link)
         monkeypatch.setattr(writer_module, "write_atomically", atomically)
+        # A kill, not an error: nothing gets to clean up after it.
+        monkeypatch.setattr(generate_module, "abort", lambda *args: None)
         try:
             index(wheelhouse, out)
         except KeyboardInterrupt:
-            assert_index_resolves(out)  # whatever was interrupted, pip still works
+            assert_index_resolves(out, removed=("gamma",))  # whatever was interrupted, pip works
             continue
         crashed_at = limit
         break
@@ -449,3 +477,25 @@ def test_recipe_yanks_are_validated_and_do_not_change_the_fingerprint(tmp_path: 
         with pytest.raises(ConfigError) as error:
             load_recipes(recipes, tmp_path)
         assert problem in "\n".join(error.value.details)
+
+
+def test_worker_processes_write_the_same_index(
+    wheelhouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large run is split across forked workers: same bytes, same errors, same refusals."""
+    monkeypatch.setattr(generate_module, "PARALLEL_MIN_PROJECTS", 0)
+    one = tmp_path / "one"
+    generate_index(IndexOptions(wheelhouse=wheelhouse, out=one, workers=1))
+    two = tmp_path / "two"
+    generate_index(IndexOptions(wheelhouse=wheelhouse, out=two, workers=3))
+    assert {p: sha for p, (sha, _) in snapshot(one).items()} == {
+        p: sha for p, (sha, _) in snapshot(two).items()
+    }
+    # Bad input found by a worker: one clear error, nothing staged is left behind.
+    add_wheel(wheelhouse, tmp_path / "scratch", "delta", "1.0")
+    add_wheel(wheelhouse, tmp_path / "scratch", "delta", "1.1", project="Delta")
+    before = snapshot(two)
+    with pytest.raises(ConfigError, match="collide after normalization"):
+        generate_index(IndexOptions(wheelhouse=wheelhouse, out=two, workers=3))
+    assert snapshot(two) == before
+    assert not list(two.rglob(".factory-tmp.*")) and not (two / "simple/delta").exists()

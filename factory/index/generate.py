@@ -1,9 +1,13 @@
 """`factory index`: bring index/ up to date with the wheelhouse, re-rendering only what changed.
 
 Each project gets a digest of everything its pages are made from (its wheelhouse
-listing, yanks, recipe, logs directory, the settings and the renderer's own code).
-A project whose digest is the one in the manifest is not read, rendered or written;
-its landing-page row comes from the manifest.
+listing and catalog lines, yanks, recipe, logs directory, the settings and the
+renderer's own code). A project whose digest is the one in the manifest is not read,
+rendered or written; its landing-page row comes from the manifest.
+
+Changed projects are read, rendered and staged by worker processes when there are
+many (a full run of a large index), each taking every n-th project; the pages are put
+in place by this process, in one commit (see the writer).
 """
 
 from __future__ import annotations
@@ -11,20 +15,22 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
+import multiprocessing
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from importlib import resources
-from json.encoder import encode_basestring_ascii as _quote_ascii
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.utils import NormalizedName
 
 from ..errors import ConfigError
-from ..recipe import LoadedRecipe, load_recipes
 from . import layout
 from .inputs import (
-    WheelhouseEntry,
+    Wheelhouse,
+    WheelhouseRepairs,
     json_digest,
     logs_signature,
     read_builds,
@@ -36,15 +42,26 @@ from .inputs import (
 from .model import IndexSettings, assemble_project, summarize
 from .render import render_project, render_root
 from .writer import (
-    FromFile,
-    ProjectOutput,
+    FSYNC_EACH_MAX,
+    Journal,
     ProjectState,
+    abort,
+    begin,
+    check_new,
+    commit,
     locked,
-    publish,
     read_journal,
     read_manifest,
+    stage,
 )
 from .yanks import key_project, load_yanks
+
+if TYPE_CHECKING:
+    from ..recipe import LoadedRecipe
+
+# Below this many changed projects, forking workers costs more than it saves.
+PARALLEL_MIN_PROJECTS = 500
+MAX_WORKERS = 4
 
 
 @dataclass(frozen=True)
@@ -55,6 +72,7 @@ class IndexOptions:
     patches: Path | None = None
     logs: Path | None = None  # build logs and records (failed builds too); optional
     settings: IndexSettings = field(default_factory=IndexSettings)
+    workers: int | None = None  # None: one per CPU (up to 4) for a large run
 
 
 @dataclass(frozen=True)
@@ -75,7 +93,7 @@ def generate_index(options: IndexOptions) -> IndexReport:
 
 @contextlib.contextmanager
 def _gc_paused() -> Iterator[None]:
-    # Reading 100,000 records makes millions of small objects that all stay alive;
+    # Reading 100,000 wheels makes millions of small objects that all stay alive;
     # the cyclic collector would rescan them again and again for nothing.
     enabled = gc.isenabled()
     gc.disable()
@@ -86,12 +104,21 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+@dataclass(frozen=True)
+class _Job:
+    """A project to read and render: its inputs have changed."""
+
+    name: NormalizedName
+    yanks: Mapping[str, str]
+    tracks: tuple[str, ...]
+    digest: str
+
+
 def _generate(options: IndexOptions) -> IndexReport:
     if options.logs is not None and not os.path.isdir(options.logs):
-        # Without a logs directory there is nothing to look up in it: skip the two
-        # listings and the stat per project that would each find nothing.
+        # Without a logs directory there is nothing to look up or link to.
         options = replace(options, logs=None)
-    settings = options.settings
+    out = options.out
     wheelhouse = scan_wheelhouse(options.wheelhouse)
     groups = wheelhouse.projects
     if not groups:
@@ -101,9 +128,9 @@ def _generate(options: IndexOptions) -> IndexReport:
         )
     recipes = _load_recipes(options)
     yanks_by_project = _yanks_by_project(options.wheelhouse, recipes)
-    manifest = read_manifest(options.out)
-    journal = read_journal(options.out)
-    settings_digest = _settings_digest(settings)
+    manifest = read_manifest(out)
+    interrupted = read_journal(out)
+    settings_digest = _settings_digest(options.settings)
     changed_everything = manifest.settings != settings_digest
 
     jobs = []
@@ -119,36 +146,48 @@ def _generate(options: IndexOptions) -> IndexReport:
         )
         old = manifest.projects.get(name)
         if (
-            not changed_everything
-            and old is not None
-            and old.digest == digest
-            and name not in journal.projects
+            changed_everything
+            or old is None
+            or old.digest != digest
+            or name in interrupted.projects
         ):
-            continue
-        jobs.append(_Job(name, wheelhouse.entries(name), yanks, tracks, digest))
-    removed: list[str] = sorted(manifest.projects.keys() - groups.keys())
-    if not jobs and not removed and not journal.paths and not journal.projects:
+            jobs.append(_Job(name, yanks, tracks, digest))
+    removed = sorted(manifest.projects.keys() - groups.keys())
+    links = _links(options)
+    if not jobs and not removed and interrupted == Journal() and links == manifest.links:
         # Nothing changed: the root pages are made from the manifest's rows, as they were.
         summaries = [s.summary for s in manifest.projects.values() if s.summary is not None]
-        return IndexReport(options.out, len(summaries), sum(s.files for s in summaries), (), (), ())
-    outputs = _render_all(options, jobs)
-    states = dict(manifest.projects)
-    for output in outputs:
-        states[output.name] = output.state
+        return IndexReport(out, len(summaries), sum(s.files for s in summaries), (), (), ())
+
+    new_pages = [page for job in jobs for page in layout.project_pages(job.name)]
+    check_new(out, manifest, interrupted, [*links, *new_pages])
+    changed_links = {
+        p for p in links.keys() | manifest.links.keys() if links.get(p) != manifest.links.get(p)
+    }
+    journal = begin(out, interrupted, [*(job.name for job in jobs), *removed], changed_links)
+    try:
+        rendered, repairs = _render_and_stage(options, wheelhouse, jobs)
+        # Pages link to .metadata files: any the wheelhouse lacked are there before them.
+        repairs.apply(options.wheelhouse)
+    except BaseException:
+        abort(out, interrupted, new_pages)
+        raise
+    states = {**manifest.projects, **rendered}
     for gone in removed:
         del states[gone]
     summaries = [s.summary for s in states.values() if s.summary is not None]
-    changes = publish(
-        options.out,
+    changes = commit(
+        out,
         manifest,
         journal,
-        outputs,
+        rendered,
         removed,
         render_root(summaries),
+        links,
         settings_digest,
     )
     return IndexReport(
-        out=options.out,
+        out=out,
         projects=len(summaries),
         files=sum(s.files for s in summaries),
         rendered=tuple(job.name for job in jobs),
@@ -157,73 +196,92 @@ def _generate(options: IndexOptions) -> IndexReport:
     )
 
 
+# --- reading, rendering and staging changed projects, in workers when there are many ---
+
+
 @dataclass(frozen=True)
-class _Job:
-    """A project to read and render: its inputs have changed."""
+class _Work:
+    """What every worker needs; inherited by forked workers rather than pickled."""
 
-    name: NormalizedName
-    entries: list[WheelhouseEntry]
-    yanks: Mapping[str, str]
-    tracks: tuple[str, ...]
-    digest: str
-
-
-def _render_all(options: IndexOptions, jobs: list[_Job]) -> list[ProjectOutput]:
-    # One process: worker processes were measured at no gain on the 2-vCPU machines
-    # this runs on (the pages cross back by pickle, and two vCPUs give ~1.2x).
-    return [_render_project(options, job) for job in jobs]
+    options: IndexOptions
+    wheelhouse: Wheelhouse
+    jobs: Sequence[_Job]
+    fsync: bool
 
 
-def _render_project(options: IndexOptions, job: _Job) -> ProjectOutput:
-    settings = options.settings
-    name, entries, yanks, tracks, digest = job.name, job.entries, job.yanks, job.tracks, job.digest
-    wheels, sources = read_wheels(options.wheelhouse, name, entries, options.logs)
-    builds = read_builds(options.logs, name)
-    project = assemble_project(name, wheels, settings, yanks, tracks, [b.build for b in builds])
-    if not project.files:
-        return ProjectOutput(name, ProjectState(digest, None), {})
-    files: dict[str, bytes | FromFile] = dict(render_project(project, settings))
-    for file in project.files:
-        source = sources[file.filename]
-        if settings.base_url is None:
-            files[layout.wheel_file(file.filename)] = FromFile(
-                source.wheel, file.sha256, "immutable"
-            )
-            metadata = source.metadata
-            files[layout.metadata_file(file.filename)] = (
-                FromFile(metadata, file.metadata_sha256, "immutable")
-                if isinstance(metadata, str)
-                else metadata
-            )
-        if source.log is not None:
-            files[layout.log_file(file.filename)] = FromFile(source.log, policy="once")
-    records = [(f.filename, sources[f.filename].record) for f in project.files]
-    if any(record is not None for _, record in records):
-        files[layout.build_records(name)] = _records_file(records)
-    failure = project.latest_failure
-    if failure is not None:
-        found = next(b for b in builds if b.build == failure)
-        # A retried build rewrites its record and log: copied as they are now.
-        if failure.record is not None:
-            files[failure.record] = Path(found.record).read_bytes()
-        if failure.log is not None and found.log is not None:
-            files[failure.log] = Path(found.log).read_bytes()
-    return ProjectOutput(name, ProjectState(digest, summarize(project)), files)
+_work: _Work | None = None
 
 
-def _records_file(records: list[tuple[str, bytes | None]]) -> bytes:
-    """``{wheel: record}`` for a project's published wheels, the records as they are."""
-    entries = [
-        _quote_ascii(filename).encode() + b": " + record.strip()  # json.dumps(filename)
-        for filename, record in records
-        if record is not None
-    ]
-    return b"{\n" + b",\n".join(entries) + b"\n}\n"
+def _render_and_stage(
+    options: IndexOptions, wheelhouse: Wheelhouse, jobs: Sequence[_Job]
+) -> tuple[dict[str, ProjectState], WheelhouseRepairs]:
+    global _work
+    work = _Work(options, wheelhouse, jobs, fsync=3 * len(jobs) <= FSYNC_EACH_MAX)
+    workers = options.workers or min(len(os.sched_getaffinity(0)), MAX_WORKERS)
+    if workers < 2 or len(jobs) < PARALLEL_MIN_PROJECTS:
+        return _render_share(work, 0, 1)
+    _work = work  # forked workers start with it
+    try:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            shares = list(pool.map(_render_forked_share, range(workers), [workers] * workers))
+    finally:
+        _work = None
+    states: dict[str, ProjectState] = {}
+    repairs = WheelhouseRepairs()
+    for share_states, share_repairs in shares:
+        states.update(share_states)
+        repairs.catalog += share_repairs.catalog
+        repairs.metadata.update(share_repairs.metadata)
+    return dict(sorted(states.items())), repairs
+
+
+def _render_forked_share(
+    index: int, count: int
+) -> tuple[dict[str, ProjectState], WheelhouseRepairs]:
+    assert _work is not None, "workers are forked from _render_and_stage"
+    gc.disable()  # as in the parent: every object made here stays alive to the end
+    return _render_share(_work, index, count)
+
+
+def _render_share(
+    work: _Work, index: int, count: int
+) -> tuple[dict[str, ProjectState], WheelhouseRepairs]:
+    """Every ``count``-th job from ``index``: read, render and stage its pages."""
+    options, wheelhouse = work.options, work.wheelhouse
+    states: dict[str, ProjectState] = {}
+    repairs = WheelhouseRepairs()
+    for job in work.jobs[index::count]:
+        wheels = read_wheels(wheelhouse, job.name, options.logs, repairs)
+        builds = read_builds(options.logs, job.name)
+        project = assemble_project(
+            job.name, wheels, options.settings, job.yanks, job.tracks, builds
+        )
+        if not project.files:
+            states[job.name] = ProjectState(job.digest, None)
+            continue
+        stage(options.out, render_project(project, options.settings), work.fsync)
+        states[job.name] = ProjectState(job.digest, summarize(project))
+    return states, repairs
+
+
+def _links(options: IndexOptions) -> dict[str, str]:
+    """The wheelhouse (unless wheels are hosted at a base URL) and logs, linked in relatively
+    when they can be, so that moving the checkout with both inside keeps them valid."""
+    out = os.path.realpath(options.out)
+    links = {}
+    if options.settings.base_url is None:
+        links[layout.FILES_LINK] = os.path.relpath(os.path.realpath(options.wheelhouse), out)
+    if options.logs is not None:
+        links[layout.LOGS_LINK] = os.path.relpath(os.path.realpath(options.logs), out)
+    return links
 
 
 def _load_recipes(options: IndexOptions) -> Mapping[NormalizedName, LoadedRecipe]:
     if options.recipes is None or not options.recipes.is_dir():
         return {}
+    from ..recipe import load_recipes  # pydantic: loaded only when there are recipes
+
     patches = options.patches or options.recipes.parent / "patches"
     return load_recipes(options.recipes, patches)
 

@@ -1,242 +1,222 @@
-"""The index's inputs: the wheelhouse (wheels, their metadata and records), yanks,
-recipes (optional) and the build logs directory (optional). The edge that reads them.
+"""The index's inputs: the wheelhouse (wheels, their metadata, records and catalog),
+yanks, recipes (optional) and the build logs directory (optional). The edge that reads them.
 
-Listing the wheelhouse is cheap and done every run; a project's records are read only
-when its listing (or its yanks, recipe or logs) changed, and a wheel is opened only
-when it has no record.
+Listing the wheelhouse and reading its catalog is done every run; a project's wheels
+are looked at only when its listing (or its yanks, recipe or logs) changed. A wheel's
+facts come from its catalog line, else from its record (and the line is appended for
+next time), and only a wheel without a record is opened.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from packaging.utils import NormalizedName, canonicalize_name
 
+from ..catalog import CatalogEntry, parse_line, read_catalog
 from ..errors import ConfigError
-from ..recipe import LoadedRecipe
-from ..records import RECORD_SUFFIX
-from ..wheelmeta import METADATA_SUFFIX, read_wheel_metadata
+from ..records import RECORD_SUFFIX, write_atomically
+from ..wheelmeta import METADATA_SUFFIX, WheelMetadata, read_wheel_metadata
 from . import layout
 from .model import Build, WheelInput
 
-
-class WheelhouseEntry(NamedTuple):
-    """A wheel file in the wheelhouse and what lies beside it."""
-
-    filename: str
-    has_record: bool
-    has_metadata: bool
-
-
-class WheelSources(NamedTuple):
-    """Where a wheel's published files come from (a tuple: made 100,000 times on a big index)."""
-
-    wheel: str
-    metadata: str | bytes  # <wheel>.metadata in the wheelhouse, or read from the wheel
-    record: bytes | None = None  # the build record, as read
-    log: str | None = None
-
-
-@dataclass(frozen=True)
-class BuildSources:
-    """A build from the logs directory, with the files its human page links to."""
-
-    build: Build
-    record: str
-    log: str | None
+if TYPE_CHECKING:
+    from ..recipe import LoadedRecipe
 
 
 @dataclass(frozen=True)
 class Wheelhouse:
-    """The wheelhouse's listing: read once per run, the only per-wheel work of a no-op run."""
+    """The wheelhouse's listing and catalog: read once per run."""
 
     path: Path
-    names: frozenset[str]  # every file in it
     projects: dict[NormalizedName, list[str]]  # wheel file names by normalized project, sorted
-
-    def entries(self, project: NormalizedName) -> list[WheelhouseEntry]:
-        names = self.names
-        return [
-            WheelhouseEntry(w, w + RECORD_SUFFIX in names, w + METADATA_SUFFIX in names)
-            for w in self.projects[project]
-        ]
+    recorded: frozenset[str]  # wheels with a build record beside them
+    with_metadata: frozenset[str]  # wheels with their .metadata beside them
+    catalog: dict[str, str]  # wheel file name -> its catalog line
 
     def signature(self, project: NormalizedName) -> str:
-        """Changes when the project's files do. Published names never get new bytes and
-        records are written before their wheel, so names are enough, except for a wheel
-        without a record, whose size and time are added."""
-        names = self.names
-        wheels = self.projects[project]
-        records = "".join("1" if w + RECORD_SUFFIX in names else "0" for w in wheels)
-        metadata = "".join("1" if w + METADATA_SUFFIX in names else "0" for w in wheels)
-        unrecorded = [w for w, r in zip(wheels, records, strict=True) if r == "0"]
-        stats = [self._stat(w) for w in unrecorded]
-        return "\n".join(wheels) + f"\0{records}\0{metadata}\0{stats}"
-
-    def _stat(self, filename: str) -> tuple[int, int]:
-        info = os.stat(self.path / filename)
-        return (info.st_size, info.st_mtime_ns)
+        """Changes when the project's files do: a wheel with a record by its catalog line
+        (a record is never rewritten, but a wheel removed and added by hand gets a new
+        line), one without by its size and time. (A missing .metadata is made again from
+        the wheel, with the same bytes: its absence changes no page.)"""
+        recorded, catalog = self.recorded, self.catalog
+        parts = []
+        for wheel in self.projects[project]:
+            if wheel in recorded:
+                parts.append(catalog.get(wheel) or wheel + "\trecord")
+            else:
+                info = os.stat(self.path / wheel)
+                parts.append(f"{wheel}\t{info.st_size}\t{info.st_mtime_ns}")
+        return "\n".join(parts)
 
 
 def scan_wheelhouse(wheelhouse: Path) -> Wheelhouse:
     """Every wheel of the wheelhouse, grouped by normalized project name (from the file name)."""
     try:
-        names = frozenset(os.listdir(wheelhouse))
+        names = os.listdir(wheelhouse)
     except FileNotFoundError:
         raise ConfigError(
             f"wheelhouse {wheelhouse} does not exist",
             hint="run `factory build` first, or pass --wheelhouse",
         ) from None
+    # One pass over what can be 300,000 names: the rest of the run asks these sets.
     projects: dict[NormalizedName, list[str]] = {}
     canonical: dict[str, NormalizedName] = {}
-    for name in sorted(n for n in names if n.endswith(".whl") and not n.startswith(".")):
-        # The project part is everything before the first "-" (PEP 427 escapes "-" in
-        # names); the full file name is checked with packaging when the project is read.
-        raw = name.split("-", 1)[0]
-        project = canonical.get(raw)
-        if project is None:
-            project = canonical[raw] = canonicalize_name(raw)
-        group = projects.get(project)
-        if group is None:
-            projects[project] = [name]
-        else:
-            group.append(name)
-    return Wheelhouse(wheelhouse, names, projects)
+    recorded, with_metadata = set(), set()
+    for name in names:
+        if name.endswith(".whl"):
+            if name.startswith("."):
+                continue
+            # The project part is everything before the first "-" (PEP 427 escapes "-"
+            # in names); the full file name is checked with packaging when it is read.
+            raw = name.partition("-")[0]
+            project = canonical.get(raw)
+            if project is None:
+                project = canonical[raw] = canonicalize_name(raw)
+            group = projects.get(project)
+            if group is None:
+                projects[project] = [name]
+            else:
+                group.append(name)
+        elif name.endswith(_RECORD_SUFFIX):
+            recorded.add(name[: -len(RECORD_SUFFIX)])
+        elif name.endswith(_METADATA_SUFFIX):
+            with_metadata.add(name[: -len(METADATA_SUFFIX)])
+    for group in projects.values():
+        group.sort()
+    return Wheelhouse(
+        wheelhouse,
+        dict(sorted(projects.items())),
+        frozenset(recorded),
+        frozenset(with_metadata),
+        read_catalog(wheelhouse),
+    )
+
+
+_RECORD_SUFFIX = ".whl" + RECORD_SUFFIX
+_METADATA_SUFFIX = ".whl" + METADATA_SUFFIX
+
+
+@dataclass
+class WheelhouseRepairs:
+    """What a run found missing from the wheelhouse and adds to it, before publishing."""
+
+    catalog: list[CatalogEntry] = field(default_factory=list)  # lines for wheels with records
+    metadata: dict[str, bytes] = field(default_factory=dict)  # <wheel>.metadata files
+
+    def apply(self, wheelhouse: Path) -> None:
+        from ..catalog import append_to_catalog
+
+        for filename, content in sorted(self.metadata.items()):
+            write_atomically(wheelhouse / f"{filename}{METADATA_SUFFIX}", content)
+        append_to_catalog(wheelhouse, self.catalog)
 
 
 def read_wheels(
-    wheelhouse: Path,
+    wheelhouse: Wheelhouse,
     project: NormalizedName,
-    entries: Iterable[WheelhouseEntry],
     logs: Path | None,
-) -> tuple[list[WheelInput], dict[str, WheelSources]]:
-    """The wheels of one project, from their records (or, without one, the wheel itself)."""
-    records = layout.build_records(project)
-    inputs: list[WheelInput] = []
-    sources: dict[str, WheelSources] = {}
-    log_dirs: dict[str, set[str]] = {}
-    for entry in entries:
-        wheel_path = f"{wheelhouse}/{entry.filename}"
-        if entry.has_record:
-            wheel, source = _from_record(wheel_path, entry, records, logs, log_dirs)
-        else:
-            wheel, source = _from_wheel(Path(wheel_path))
-        inputs.append(wheel)
-        sources[entry.filename] = source
-    return inputs, sources
+    repairs: WheelhouseRepairs,
+) -> list[WheelInput]:
+    """The wheels of one project, from the catalog, their records or the wheels themselves."""
+    catalog = wheelhouse.catalog
+    log_names = _log_listing(logs, project)
+    inputs = []
+    for filename in wheelhouse.projects[project]:
+        if filename not in wheelhouse.recorded:
+            inputs.append(_from_wheel(f"{wheelhouse.path}/{filename}", repairs))
+            continue
+        line = catalog.get(filename)
+        entry = parse_line(line) if line is not None else None
+        if entry is None:
+            entry = _from_record(f"{wheelhouse.path}/{filename}")
+            repairs.catalog.append(entry)
+        if entry.filename != filename:
+            raise ConfigError(
+                f"{wheelhouse.path}/{filename}{RECORD_SUFFIX}: the record is for "
+                f"{entry.filename}, not {filename}",
+                hint="records are named after their wheel; remove the misplaced one",
+            )
+        metadata_sha256 = entry.metadata_sha256
+        if filename not in wheelhouse.with_metadata:
+            # Removed by hand, or a wheel from before metadata was kept beside it.
+            wheel_path = f"{wheelhouse.path}/{filename}"
+            metadata_sha256 = _metadata_from_wheel(wheel_path, repairs).sha256
+        log = _basename(entry.log)
+        inputs.append(
+            WheelInput(
+                filename=filename,
+                project=entry.project,
+                sha256=entry.sha256,
+                size=entry.size,
+                metadata_sha256=metadata_sha256,
+                requires_python=entry.requires_python or None,
+                version=entry.version,
+                build=Build(
+                    started=entry.started,
+                    outcome="success",
+                    version=entry.version,
+                    log=layout.log_file(project, log) if log and log in log_names else None,
+                ),
+            )
+        )
+    return inputs
 
 
-def _from_record(
-    wheel_path: str,
-    entry: WheelhouseEntry,
-    records: str,
-    logs: Path | None,
-    log_dirs: dict[str, set[str]],
-) -> tuple[WheelInput, WheelSources]:
+def _from_record(wheel_path: str) -> CatalogEntry:
+    """A wheel's catalog entry, from its build record (a wheel added before catalogs)."""
     record_path = wheel_path + RECORD_SUFFIX
-    raw = _read(record_path)
     try:
-        record = json.loads(raw)
+        with open(record_path, "rb") as handle:
+            record = json.loads(handle.read())
         wheel = record["wheel"]
-        filename, project = wheel["filename"], record["project"]
-        started, version = record["started"], record["version"]
-        sha256, size = wheel["sha256"], wheel["size"]
-        metadata_sha256 = wheel.get("metadata_sha256")
-        requires_python = wheel.get("requires_python")
-        log = record.get("log") or ""
+        return CatalogEntry(
+            filename=wheel["filename"],
+            project=record["project"],
+            version=record["version"],
+            sha256=wheel["sha256"],
+            size=int(wheel["size"]),
+            metadata_sha256=wheel.get("metadata_sha256") or "",
+            requires_python=wheel.get("requires_python") or "",
+            started=record["started"],
+            log=record.get("log") or "",
+        )
     except (ValueError, KeyError, TypeError) as exc:
         raise ConfigError(
             f"{record_path}: not a build record ({type(exc).__name__}: {exc})",
             hint="remove the record to index the wheel from its own metadata",
         ) from None
-    if filename != entry.filename:
-        raise ConfigError(
-            f"{record_path}: the record is for {filename}, not {entry.filename}",
-            hint="records are named after their wheel; remove the misplaced one",
-        )
-    metadata: str | bytes = wheel_path + METADATA_SUFFIX
-    if not entry.has_metadata or not metadata_sha256:
-        # A wheel from before metadata was kept beside it: read it once from the wheel.
-        found = read_wheel_metadata(Path(wheel_path))
-        metadata, metadata_sha256 = found.content, found.sha256
-        requires_python = found.requires_python
-    log_source = _find_log(log, project, logs, log_dirs)
-    published = WheelInput(
-        filename=filename,
-        project=project,
-        sha256=sha256,
-        size=size,
-        metadata_sha256=metadata_sha256,
-        requires_python=requires_python,
-        version=version,
-        build=Build(
-            started=started,
-            outcome="success",
-            version=version,
-            record=records,
-            log=layout.log_file(filename) if log_source is not None else None,
-        ),
-    )
-    sources = WheelSources(wheel_path, metadata, raw, log_source)
-    return published, sources
 
 
-def _read(path: str) -> bytes:
-    """A small file's bytes, without the io module's layers (a third of the time)."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        chunks = []
-        while chunk := os.read(fd, 1 << 16):
-            chunks.append(chunk)
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
+def _metadata_from_wheel(wheel_path: str, repairs: WheelhouseRepairs) -> WheelMetadata:
+    metadata = read_wheel_metadata(Path(wheel_path))
+    repairs.metadata[_basename(wheel_path)] = metadata.content
+    return metadata
 
 
-def _find_log(
-    recorded: str, project: str, logs: Path | None, log_dirs: dict[str, set[str]]
-) -> str | None:
-    """The build's log: in the logs directory (it may have moved), else where recorded."""
-    if not recorded:
-        return None
-    name = recorded.rpartition("/")[2]  # os.path.basename, without its layers
-    if logs is not None:
-        directory = _canonical(project)
-        listing = log_dirs.get(directory)
-        if listing is None:
-            try:
-                listing = log_dirs[directory] = set(os.listdir(logs / directory))
-            except OSError:
-                listing = log_dirs[directory] = set()
-        if name in listing:
-            return f"{logs}/{directory}/{name}"
-    return recorded if recorded.startswith("/") and os.path.isfile(recorded) else None  # isabs
+def _basename(path: str) -> str:
+    return path.rpartition("/")[2]  # os.path.basename, without its layers
 
 
-@functools.lru_cache(maxsize=65536)
-def _canonical(project: str) -> NormalizedName:
-    """A project's normalized name: every wheel of a project asks for it."""
-    return canonicalize_name(project)
-
-
-def _from_wheel(wheel_path: Path) -> tuple[WheelInput, WheelSources]:
-    """A wheel without a record: read (and hash) it once."""
-    metadata = read_wheel_metadata(wheel_path)
+def _from_wheel(wheel_path: str, repairs: WheelhouseRepairs) -> WheelInput:
+    """A wheel without a record: read and hash it (again only when it changes)."""
+    metadata = read_wheel_metadata(Path(wheel_path))
+    if not os.path.exists(wheel_path + METADATA_SUFFIX):
+        repairs.metadata[_basename(wheel_path)] = metadata.content
     digest = hashlib.sha256()
     size = 0
     with open(wheel_path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
             size += len(block)
-    published = WheelInput(
-        filename=wheel_path.name,
+    return WheelInput(
+        filename=_basename(wheel_path),
         project=metadata.name,
         sha256=digest.hexdigest(),
         size=size,
@@ -244,7 +224,15 @@ def _from_wheel(wheel_path: Path) -> tuple[WheelInput, WheelSources]:
         requires_python=metadata.requires_python,
         version=metadata.version,
     )
-    return published, WheelSources(wheel=str(wheel_path), metadata=metadata.content)
+
+
+def _log_listing(logs: Path | None, project: str) -> frozenset[str]:
+    if logs is None:
+        return frozenset()
+    try:
+        return frozenset(os.listdir(logs / project))
+    except OSError:
+        return frozenset()
 
 
 # --- the logs directory: every build, failed ones too -----------------------------
@@ -260,7 +248,7 @@ def logs_signature(logs: Path | None, project: str) -> str:
         return ""
 
 
-def read_builds(logs: Path | None, project: NormalizedName) -> list[BuildSources]:
+def read_builds(logs: Path | None, project: NormalizedName) -> list[Build]:
     """The project's build records in the logs directory; unreadable ones are skipped."""
     if logs is None:
         return []
@@ -276,18 +264,18 @@ def read_builds(logs: Path | None, project: NormalizedName) -> list[BuildSources
         stem = name.removesuffix(".json")
         try:
             record = json.loads((directory / name).read_bytes())
-            build = Build(
-                started=str(record["started"]),
-                outcome=str(record["outcome"]),
-                version=str(record["version"]),
-                record=layout.failed_build_record(project, stem),
-                log=layout.failed_build_log(project, stem) if stem + ".log" in names else None,
-                error=str(record.get("error") or ""),
+            builds.append(
+                Build(
+                    started=str(record["started"]),
+                    outcome=str(record["outcome"]),
+                    version=str(record["version"]),
+                    record=layout.log_file(project, name),
+                    log=layout.log_file(project, f"{stem}.log") if f"{stem}.log" in names else None,
+                    error=str(record.get("error") or ""),
+                )
             )
         except (OSError, ValueError, KeyError, TypeError):
             continue  # not a build record: the logs directory is only informative
-        log = f"{directory}/{stem}.log" if build.log is not None else None
-        builds.append(BuildSources(build, f"{directory}/{name}", log))
     return builds
 
 

@@ -4,10 +4,15 @@
     simple/index.html  simple/index.json      PEP 503 / PEP 691 project lists
     simple/<name>/index.html  .../index.json  PEP 503 / PEP 691 project pages
     projects/<name>.html                      the human page of a project
-    files/<wheel>  files/<wheel>.metadata     wheels and their PEP 658 metadata
-    builds/<name>.json                        the build records of a project's wheels
-    builds/<wheel>.log                        each published wheel's build log
-    builds/failed/<name>-<build>.json  .log   a project's latest build when it failed
+    files -> the wheelhouse                   wheels, their PEP 658 metadata and build records
+    logs -> the logs directory                every build's log and record, failed ones too
+
+``files`` and ``logs`` are symbolic links: the wheelhouse is published as it is (a
+wheel, its metadata and its record are each written once, when built) instead of
+being linked file by file into every index. Publishing follows them (GitHub's
+upload-pages-artifact archives with ``--dereference``; ``cp -rL`` and ``rsync -L`` do
+too). With a base URL the wheelhouse is published there instead, and ``files`` is
+not made.
 
 Paths are ``/``-separated and relative to index/. Names are normalized project names
 (lowercase letters, digits and ``-``) and wheel file names, neither of which can hold
@@ -16,13 +21,6 @@ a ``/`` or be ``..``.
 
 from __future__ import annotations
 
-import re
-from urllib.parse import quote
-
-from ..wheelmeta import METADATA_SUFFIX
-
-_URL_SAFE = re.compile(r"[A-Za-z0-9._~-]*")
-
 LANDING_PAGE = "index.html"
 STYLE_SHEET = "style.css"
 # GitHub Pages runs Jekyll on a branch without this file, which would skip files
@@ -30,13 +28,13 @@ STYLE_SHEET = "style.css"
 NO_JEKYLL = ".nojekyll"
 SIMPLE_ROOT_HTML = "simple/index.html"
 SIMPLE_ROOT_JSON = "simple/index.json"
+FILES_LINK = "files"
+LOGS_LINK = "logs"
 
 # The factory's own bookkeeping, never served as part of the API.
 MANIFEST = ".factory-manifest.json"
-MANIFEST_SHARDS = ".factory-manifest.d"
 JOURNAL = ".factory-journal.json"
 LOCK = ".factory-lock"
-RESERVED = (MANIFEST, MANIFEST_SHARDS, JOURNAL, LOCK)
 
 
 def simple_page(project: str) -> str:
@@ -52,39 +50,22 @@ def project_page(project: str) -> str:
     return f"projects/{project}.html"
 
 
-def wheel_file(filename: str) -> str:
-    return f"files/{filename}"
+def project_pages(project: str) -> tuple[str, str, str]:
+    """Every page a project publishes (none when all its files are filtered out)."""
+    return (simple_page(project), simple_json(project), project_page(project))
 
 
-def metadata_file(filename: str) -> str:
-    # PEP 658: the metadata lives at the wheel's URL plus ".metadata".
-    return f"files/{filename}{METADATA_SUFFIX}"
+def log_file(project: str, name: str) -> str:
+    """A file in the logs directory's folder of a project (a log or a build record)."""
+    return f"{LOGS_LINK}/{project}/{name}"
 
 
-def build_records(project: str) -> str:
-    # One file per project, not per wheel: a large index has 100,000 wheels.
-    return f"builds/{project}.json"
-
-
-def log_file(filename: str) -> str:
-    return f"builds/{filename}.log"
-
-
-def failed_build_record(project: str, build: str) -> str:
-    return f"builds/failed/{project}-{build}.json"
-
-
-def failed_build_log(project: str, build: str) -> str:
-    return f"builds/failed/{project}-{build}.log"
-
-
-def wheel_url(filename: str, base_url: str | None, from_dir: str) -> str:
-    """The link to a wheel from a page in ``from_dir`` (e.g. "simple/pyyaml")."""
-    # "+" of local versions and "!" of epochs are quoted; most names need nothing.
-    quoted = filename if _URL_SAFE.fullmatch(filename) else quote(filename)
+def files_url(base_url: str | None, from_dir: str) -> str:
+    """Where wheelhouse files are seen from a page in ``from_dir`` (e.g. "simple/pyyaml"),
+    ending in "/": the base URL they are hosted at, else the ``files`` link."""
     if base_url is not None:
-        return f"{base_url.rstrip('/')}/{quoted}"
-    return relative(from_dir, f"files/{quoted}")
+        return base_url.rstrip("/") + "/"
+    return relative(from_dir, f"{FILES_LINK}/")
 
 
 def relative(from_dir: str, path: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime
 import functools
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from packaging.tags import parse_tag
@@ -57,7 +57,7 @@ class Build(NamedTuple):
     started: str  # ISO 8601, as recorded
     outcome: str  # "success" or "failed"
     version: str
-    record: str | None = None  # where its record is published, relative to index/
+    record: str | None = None  # a failed build's record, relative to index/ (a wheel's: beside it)
     log: str | None = None
     error: str = ""
 
@@ -145,14 +145,6 @@ class ProjectSummary:
         )
 
 
-@dataclass
-class _Parsed:
-    wheel: WheelInput
-    version: Version
-    key: tuple[Any, ...] = field(default=())
-    facts: _TagFacts = ((), (), ())
-
-
 def assemble_project(
     name: NormalizedName,
     wheels: Iterable[WheelInput],
@@ -167,55 +159,50 @@ def assemble_project(
     project's other builds (failed ones too) for its status.
     """
     yanks = yanks or {}
-    parsed: list[_Parsed] = []
+    included: list[tuple[WheelInput, Version, _TagFacts]] = []
     spellings: dict[str, str] = {}  # display name -> a file that uses it
     distributions: dict[tuple[Any, ...], str] = {}
     for wheel in wheels:
-        try:
-            wheel_name, version, build_tag, _ = parse_wheel_filename(wheel.filename)
-        except InvalidWheelFilename as exc:
+        filename = wheel.filename
+        wheel_name, version, build_tag, facts = parse_filename(filename)
+        if wheel_name != name or (wheel.project != name and _canonical(wheel.project) != name):
             raise ConfigError(
-                f"{wheel.filename}: not a valid wheel file name ({exc})",
-                hint="wheel names follow {name}-{version}(-{build})?-{python}-{abi}-{platform}.whl;"
-                " rename or remove the file",
-            ) from None
-        if wheel_name != name or canonicalize_name(wheel.project) != name:
-            raise ConfigError(
-                f"{wheel.filename}: its record or metadata names project {wheel.project!r}, "
+                f"{filename}: its record or metadata names project {wheel.project!r}, "
                 f"its file name says {wheel_name!r}",
                 hint="the wheel was renamed or built wrongly; rebuild it",
             )
         if (
             wheel.version is not None
-            and wheel.version != _version_part(wheel.filename)  # the same text: the same version
+            and wheel.version != _version_part(filename)  # the same text: the same version
             and _version(wheel.version) != version
         ):
             raise ConfigError(
-                f"{wheel.filename}: its build record says version {wheel.version}, "
+                f"{filename}: its build record says version {wheel.version}, "
                 f"its file name says {version}",
                 hint="the wheel was renamed or built wrongly; rebuild it",
             )
-        other = spellings.setdefault(wheel.project, wheel.filename)
-        if len(spellings) > 1:
-            first, second = sorted(spellings)
+        if wheel.project not in spellings:
+            spellings[wheel.project] = filename
+            if len(spellings) > 1:
+                first, second = sorted(spellings)
+                raise ConfigError(
+                    f"project names {first!r} and {second!r} collide after normalization "
+                    f"(both are {name!r}): {spellings[first]}, {spellings[second]}",
+                    hint="one project must have one name; rebuild or remove the misnamed wheels",
+                )
+        key = (_identity(version), build_tag, facts[0])
+        other = distributions.setdefault(key, filename)
+        if other != filename:
             raise ConfigError(
-                f"project names {first!r} and {second!r} collide after normalization "
-                f"(both are {name!r}): {spellings[first]}, {spellings[second]}",
-                hint="one project must have one name; rebuild or remove the misnamed wheels",
-            )
-        facts = _tag_facts(_tag_part(wheel.filename))
-        key = (version, build_tag, facts[0])
-        other = distributions.setdefault(key, wheel.filename)
-        if other != wheel.filename:
-            raise ConfigError(
-                f"{wheel.filename} and {other} are the same distribution under two file names",
+                f"{filename} and {other} are the same distribution under two file names",
                 hint="remove one of them from the wheelhouse",
             )
         if settings.includes(version):
-            parsed.append(_Parsed(wheel, version, key, facts))
+            included.append((wheel, version, facts))
+    included.sort(key=lambda item: item[0].filename)
     files = tuple(
-        _indexed_file(item.wheel, item.facts, _yank(yanks, name, item))
-        for item in sorted(parsed, key=lambda p: p.wheel.filename)
+        _indexed_file(wheel, facts, _yank(yanks, name, wheel.filename, version))
+        for wheel, version, facts in included
     )
     display_name = next(iter(spellings), name)
     return IndexedProject(
@@ -225,6 +212,63 @@ def assemble_project(
         tracks=tuple(tracks),
         latest_failure=_latest_failure(files, builds),
     )
+
+
+# A large index has 100,000 wheel file names but only a few thousand distinct names,
+# versions and tag sets: each part is checked with packaging once and remembered.
+
+
+def parse_filename(filename: str) -> tuple[NormalizedName, Version, tuple[Any, ...], _TagFacts]:
+    """``packaging.utils.parse_wheel_filename``, part by part, each part parsed once."""
+    if filename.endswith(".whl"):
+        parts = filename[:-4].split("-")
+        if len(parts) in (5, 6):
+            name, version = _name_part(parts[0]), _version(parts[1])
+            build_tag = _build_part(parts[2]) if len(parts) == 6 else ()
+            facts = _tag_facts("-".join(parts[-3:]))
+            if name is not None and version is not None and build_tag is not None and facts:
+                return name, version, build_tag, facts
+    try:
+        parse_wheel_filename(filename)  # raises with packaging's reason
+    except InvalidWheelFilename as exc:
+        reason = exc
+    else:  # pragma: no cover - the parts above follow packaging's own rules
+        reason = InvalidWheelFilename(filename)
+    raise ConfigError(
+        f"{filename}: not a valid wheel file name ({reason})",
+        hint="wheel names follow {name}-{version}(-{build})?-{python}-{abi}-{platform}.whl;"
+        " rename or remove the file",
+    )
+
+
+@functools.lru_cache(maxsize=65536)
+def _name_part(part: str) -> NormalizedName | None:
+    try:
+        return parse_wheel_filename(f"{part}-0-py3-none-any.whl")[0]
+    except InvalidWheelFilename:
+        return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _build_part(part: str) -> tuple[Any, ...] | None:
+    try:
+        return parse_wheel_filename(f"x-0-{part}-py3-none-any.whl")[2]
+    except InvalidWheelFilename:
+        return None
+
+
+@functools.lru_cache(maxsize=65536)
+def _canonical(project: str) -> NormalizedName:
+    return canonicalize_name(project)
+
+
+@functools.lru_cache(maxsize=65536)
+def _identity(version: Version) -> tuple[Any, ...]:
+    """What makes two versions equal (1.0 == 1.0.0), cheaper to hash than a Version."""
+    release = list(version.release)
+    while len(release) > 1 and release[-1] == 0:
+        release.pop()
+    return (version.epoch, tuple(release), version.pre, version.post, version.dev, version.local)
 
 
 def _version_part(filename: str) -> str:
@@ -238,24 +282,23 @@ def _normalized(text: str) -> str:
     return str(parse_version(text))
 
 
-def _tag_part(filename: str) -> str:
-    """The compressed tag set of a valid wheel file name (``py-abi-platform``)."""
-    return "-".join(filename[:-4].rsplit("-", 3)[1:])
-
-
 # A wheel's tags sorted as text, and its python and platform tags: the same few tag
 # sets recur across a whole index, so each is worked out once.
 _TagFacts = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]
 
 
 @functools.lru_cache(maxsize=4096)
-def _tag_facts(tag_part: str) -> _TagFacts:
-    tags = tuple(sorted(str(t) for t in parse_tag(tag_part)))
+def _tag_facts(tag_part: str) -> _TagFacts | None:
+    try:
+        tags = tuple(sorted(str(t) for t in parse_tag(tag_part)))
+    except ValueError:  # packaging >= 26.3 rejects malformed tags (InvalidTag)
+        return None
     python_tags = tuple(sorted({t.split("-")[0] for t in tags}))
     platform_tags = tuple(sorted({t.split("-")[2] for t in tags}))
     return tags, python_tags, platform_tags
 
 
+@functools.lru_cache(maxsize=65536)
 def _version(text: str) -> Version | None:
     try:
         return parse_version(text)
@@ -263,12 +306,12 @@ def _version(text: str) -> Version | None:
         return None
 
 
-def _yank(yanks: Mapping[str, str], name: str, item: _Parsed) -> str | None:
+def _yank(yanks: Mapping[str, str], name: str, filename: str, version: Version) -> str | None:
     if not yanks:
         return None
-    reason = yanks.get(item.wheel.filename)
+    reason = yanks.get(filename)
     if reason is None:
-        reason = yanks.get(f"{name}=={item.version}")
+        reason = yanks.get(f"{name}=={version}")
     return reason
 
 

@@ -9,14 +9,18 @@ the same bytes.
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 from collections.abc import Iterable, Sequence
 from html import escape
 from json.encoder import encode_basestring as _quote  # the C escaper json.dumps uses
 from typing import Any
+from urllib.parse import quote
 
 import jinja2
 
+from ..records import RECORD_SUFFIX
 from . import layout
 from .model import IndexedFile, IndexedProject, IndexSettings, ProjectSummary, parse_version
 
@@ -93,27 +97,49 @@ def simple_root_html(names: Iterable[str]) -> bytes:
 
 
 def simple_project_html(project: IndexedProject, settings: IndexSettings) -> bytes:
-    here = f"simple/{project.name}"
+    files_url = layout.files_url(settings.base_url, f"simple/{project.name}")
     lines = [
         _head(f"Links for {project.name}", project.tracks),
         f"<h1>Links for {project.name}</h1>\n",
     ]
     for file in project.files:
-        url = layout.wheel_url(file.filename, settings.base_url, here)
-        attributes = f'href="{escape(url)}#sha256={file.sha256}"'
+        filename = file.filename
+        text = filename if _PLAIN.fullmatch(filename) else escape(filename)
+        attributes = f'href="{_html_url(files_url, filename)}#sha256={file.sha256}"'
         if file.requires_python:
-            attributes += f' data-requires-python="{escape(file.requires_python)}"'
+            attributes += f' data-requires-python="{_escape(file.requires_python)}"'
         # PEP 714 renamed data-dist-info-metadata to data-core-metadata; pip before
         # 23.3 only knows the old name, so both are given.
+        metadata = file.metadata_sha256
         attributes += (
-            f' data-core-metadata="sha256={file.metadata_sha256}"'
-            f' data-dist-info-metadata="sha256={file.metadata_sha256}"'
+            f' data-core-metadata="sha256={metadata}" data-dist-info-metadata="sha256={metadata}"'
         )
         if file.yanked is not None:
-            attributes += f' data-yanked="{escape(file.yanked)}"'
-        lines.append(f"<a {attributes}>{escape(file.filename)}</a><br>\n")
+            attributes += f' data-yanked="{_escape(file.yanked)}"'
+        lines.append(f"<a {attributes}>{text}</a><br>\n")
     lines.append("</body>\n</html>\n")
     return "".join(lines).encode()
+
+
+# Wheel file names, versions and hashes hardly ever hold a character that HTML, JSON or
+# a URL would escape: the escapers run only for those that do (100,000 times over).
+_PLAIN = re.compile(r"[A-Za-z0-9._-]*")
+
+
+@functools.lru_cache(maxsize=4096)
+def _escape(text: str) -> str:
+    """html.escape for the few texts that recur (Requires-Python, yank reasons)."""
+    return escape(text)
+
+
+def _url(files_url: str, filename: str) -> str:
+    # "+" of local versions and "!" of epochs are quoted; most names need nothing.
+    return files_url + (filename if _PLAIN.fullmatch(filename) else quote(filename))
+
+
+def _html_url(files_url: str, filename: str) -> str:
+    url = _url(files_url, filename)
+    return url if _PLAIN.fullmatch(filename) and "&" not in files_url else escape(url)
 
 
 # --- the simple API: JSON (PEP 691, 700, 708, 714) ---------------------------------
@@ -135,30 +161,31 @@ def simple_project_json(project: IndexedProject, settings: IndexSettings) -> byt
     The file entries are formatted directly (strings through the json module's own
     escaping): three times faster than building and dumping dicts, 100,000 times over.
     """
-    here = f"simple/{project.name}"
+    files_url = layout.files_url(settings.base_url, f"simple/{project.name}")
     meta: dict[str, Any] = {"api-version": API_VERSION}
     if project.tracks:
         meta["tracks"] = list(project.tracks)
-    files = ",".join(
-        _json_file(f, layout.wheel_url(f.filename, settings.base_url, here)) for f in project.files
-    )
+    files = ",".join(_json_file(f, files_url) for f in project.files)
     return (
         f'{{"files":[{files}],"meta":{_json(meta).decode().rstrip()},"name":{_quote(project.name)},'
         f'"versions":{_json(list(project.versions)).decode().rstrip()}}}\n'
     ).encode()
 
 
-def _json_file(file: IndexedFile, url: str) -> str:
-    metadata = f'{{"sha256":{_quote(file.metadata_sha256)}}}'
+def _json_file(file: IndexedFile, files_url: str) -> str:
+    filename = file.filename
+    quoted = f'"{filename}"' if _PLAIN.fullmatch(filename) else _quote(filename)
+    metadata = f'{{"sha256":"{file.metadata_sha256}"}}'
     text = (
         f'{{"core-metadata":{metadata},"dist-info-metadata":{metadata},'  # PEP 714's old name
-        f'"filename":{_quote(file.filename)},"hashes":{{"sha256":{_quote(file.sha256)}}}'
+        f'"filename":{quoted},"hashes":{{"sha256":"{file.sha256}"}}'
     )
     if file.requires_python:
         text += f',"requires-python":{_quote(file.requires_python)}'
     text += f',"size":{int(file.size)}'
     if file.upload_time is not None:
-        text += f',"upload-time":{_quote(file.upload_time)}'
+        text += f',"upload-time":"{file.upload_time}"'
+    url = _url(files_url, filename)
     yanked = "false" if file.yanked is None else _quote(file.yanked) if file.yanked else "true"
     return text + f',"url":{_quote(url)},"yanked":{yanked}}}'
 
@@ -213,30 +240,29 @@ def project_page(project: IndexedProject, settings: IndexSettings) -> bytes:
     newest_first = sorted(
         project.files, key=lambda f: (parse_version(f.version), f.filename), reverse=True
     )
+    files_url = layout.files_url(settings.base_url, here)
     for file in newest_first:
-        url = escape(layout.wheel_url(file.filename, settings.base_url, here))
+        filename = file.filename
+        text = filename if _PLAIN.fullmatch(filename) else escape(filename)
         yanked = ""
         if file.yanked is not None:
-            reason = f": {escape(file.yanked)}" if file.yanked else ""
+            reason = f": {_escape(file.yanked)}" if file.yanked else ""
             yanked = f' <span class="yanked">yanked{reason}</span>'
-        facts = [
-            file.version,
-            " ".join(file.python_tags),
-            " ".join(file.platform_tags),
-            f"{file.size} bytes",
-        ]
+        facts = f"{file.version} · {' '.join(file.python_tags)} · {' '.join(file.platform_tags)}"
+        facts += f" · {file.size} bytes"
         if file.requires_python:
-            facts.append(f"Requires-Python {file.requires_python}")
+            facts += f" · Requires-Python {_escape(file.requires_python)}"
         if file.upload_time:
-            facts.append(f"built {file.upload_time[:10]}")
+            facts += f" · built {file.upload_time[:10]}"
         build = ""
-        if file.build is not None:
-            for label, path in (("build record", file.build.record), ("log", file.build.log)):
-                if path is not None:
-                    build += f' · <a href="{layout.relative(here, path)}">{label}</a>'
+        if file.build is not None:  # a wheel with a record: it is published beside the wheel
+            record = _html_url(files_url, filename + RECORD_SUFFIX)
+            build = f' · <a href="{record}">build record</a>'
+            if file.build.log is not None:
+                build += f' · <a href="{layout.relative(here, file.build.log)}">log</a>'
         parts.append(
-            f'<li><a href="{url}">{escape(file.filename)}</a>{yanked}<br>\n'
-            f'<span class="muted">{escape(" · ".join(facts))}</span><br>\n'
+            f'<li><a href="{_html_url(files_url, filename)}">{text}</a>{yanked}<br>\n'
+            f'<span class="muted">{facts}</span><br>\n'
             f'<span class="muted">sha256 <code>{file.sha256}</code>{build}</span></li>\n'
         )
     parts.append("</ul>\n</body>\n</html>\n")

@@ -1,21 +1,22 @@
 """The edge that writes index/: only what changed, never over a file it did not write,
 in an order that leaves a valid index at every instant.
 
-Bookkeeping lives beside the site: ``.factory-manifest.json`` (each project's input
-digest and landing-page row, and the root pages' hashes) and ``.factory-manifest.d/``
-(every file each project published, with its sha256, in 256 shards so that a one-project
-change rewrites one small shard). A run that changes anything:
+Bookkeeping lives beside the site in ``.factory-manifest.json``: each project's input
+digest and landing-page row, the root pages' hashes and the symbolic links. A project's
+pages follow from its name (``layout.project_pages``), so the manifest does not list
+them. A run that changes anything:
 
-1. refuses, before writing anything, if a file it would create exists but is in no
-   manifest (the factory did not write it), or if a published wheel would get new bytes;
-2. writes ``.factory-journal.json``: the paths it may create or delete, so a killed run
-   is recognised and finished by the next one;
-3. writes wheels and metadata (hard links from the wheelhouse), records and logs, then
-   project pages, then the root pages: a page only ever links to files already there.
-   Each page is written to a temporary name and renamed over the old one; data is
-   synced before the renames (one ``sync`` for a large batch, ``fsync`` per file for a
-   small one);
-4. writes the manifests, deletes what is no longer published, removes the journal.
+1. refuses, before writing anything, if a path it may create exists but is not the
+   factory's (in the manifest, or in the journal of an interrupted run): ``check_new``;
+2. writes ``.factory-journal.json``: the projects and links it may create or delete,
+   so a killed run is recognised and finished by the next one: ``begin``;
+3. stages each rendered project's pages under temporary names beside them (invisible:
+   nothing links there), possibly from several processes: ``stage``. A failure
+   (bad input) removes what was staged and restores the journal: ``abort``;
+4. stages the root pages and links, syncs, and renames everything in place: links,
+   then project pages, then the root pages, so a page only ever links to what is
+   already there; syncs, writes the manifest, deletes what is no longer published,
+   removes the journal: ``commit``.
 
 A crash or kill at any point leaves every page either old or new and every link valid.
 """
@@ -27,38 +28,19 @@ import fcntl
 import hashlib
 import json
 import os
-import shutil
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
 
 from ..errors import ConfigError
 from ..records import write_atomically
 from . import layout
 from .model import ProjectSummary
 
-FORMAT = 1
+FORMAT = 2
 TEMP_PREFIX = ".factory-tmp."
-# Below this many files a phase fsyncs each one; above, one sync() is far cheaper.
+# Below this many files a run fsyncs each one; above, one sync() is far cheaper.
 FSYNC_EACH_MAX = 32
-
-
-@dataclass(frozen=True)
-class FromFile:
-    """A file published from disk (hard-linked, else copied), not rendered.
-
-    ``immutable``: a published name never gets new bytes (wheels, metadata): a
-    different sha256 for an existing name is an error. ``once``: copied when first
-    published, then kept as it is (a build's log). ``replace``: follows its source.
-    """
-
-    source: str
-    sha256: str | None = None  # required unless policy is "once" (then hashed on copy)
-    policy: Literal["immutable", "once", "replace"] = "replace"
-
-
-Entry = bytes | FromFile
 
 
 @dataclass(frozen=True)
@@ -71,36 +53,22 @@ class ProjectState:
 class Manifest:
     settings: str = ""
     files: dict[str, str] = field(default_factory=dict)  # root pages -> sha256
+    links: dict[str, str] = field(default_factory=dict)  # symbolic link -> its target
     projects: dict[str, ProjectState] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Journal:
-    """What an interrupted run may have left: its projects and paths are the factory's."""
+    """What an interrupted run may have left: its projects' pages and links are the factory's."""
 
     projects: frozenset[str] = frozenset()
-    paths: frozenset[str] = frozenset()
-
-
-@dataclass(frozen=True)
-class ProjectOutput:
-    name: str
-    state: ProjectState
-    files: Mapping[str, Entry]
+    links: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
 class Changes:
     written: tuple[str, ...] = ()
     deleted: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class _Action:
-    path: str
-    data: bytes | None = None  # written to a temporary file, then renamed
-    source: str | None = None  # hard-linked (or copied)
-    replaces: bool = False  # the path is already published (in a manifest)
 
 
 # --- reading the bookkeeping ------------------------------------------------------
@@ -138,6 +106,7 @@ def read_manifest(out: Path) -> Manifest:
         return Manifest(
             settings=data["settings"],
             files=dict(data["files"]),
+            links=dict(data["links"]),
             projects={
                 name: ProjectState(
                     state["digest"],
@@ -154,7 +123,7 @@ def read_journal(out: Path) -> Journal:
     path = out / layout.JOURNAL
     try:
         data = json.loads(path.read_bytes())
-        return Journal(frozenset(data["projects"]), frozenset(data["paths"]))
+        return Journal(frozenset(data["projects"]), frozenset(data["links"]))
     except FileNotFoundError:
         return Journal()
     except (ValueError, KeyError, TypeError) as exc:
@@ -169,53 +138,7 @@ def _unreadable(path: Path, why: object) -> ConfigError:
     )
 
 
-def shard_of(project: str) -> str:
-    return hashlib.sha256(project.encode()).hexdigest()[:2]
-
-
-def _read_shard(out: Path, shard: str) -> dict[str, dict[str, str]]:
-    path = out / layout.MANIFEST_SHARDS / f"{shard}.json"
-    try:
-        data = json.loads(path.read_bytes())
-    except FileNotFoundError:
-        return {}
-    except ValueError as exc:
-        raise _unreadable(path, exc) from None
-    projects = data.get("projects") if isinstance(data, dict) else None
-    if not isinstance(projects, dict):
-        raise _unreadable(path, "no projects")
-    return projects
-
-
 # --- planning: what to write, what to delete, what is refused ----------------------
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _plan(path: str, entry: Entry, old: str | None) -> tuple[str, _Action | None]:
-    """The sha256 the path will have, and the action that gets it there (None: as is)."""
-    if isinstance(entry, bytes):
-        sha = _sha256(entry)
-        return sha, None if sha == old else _Action(path, data=entry, replaces=old is not None)
-    if entry.policy == "once":
-        if old is not None:
-            return old, None
-        with open(entry.source, "rb") as handle:
-            data = handle.read()
-        return _sha256(data), _Action(path, data=data)
-    assert entry.sha256 is not None, path
-    if entry.policy == "immutable" and old is not None and old != entry.sha256:
-        raise ConfigError(
-            f"{path} is already published with sha256 {old}; the wheelhouse now has "
-            f"different bytes ({entry.sha256}) under the same name",
-            hint="a published file name never gets new bytes: raise the recipe's "
-            "build_number and rebuild",
-        )
-    if old == entry.sha256:
-        return old, None
-    return entry.sha256, _Action(path, source=entry.source, replaces=old is not None)
 
 
 class _Listings:
@@ -244,53 +167,21 @@ class _Listings:
         return names
 
 
-def publish(
-    out: Path,
-    manifest: Manifest,
-    journal: Journal,
-    outputs: Sequence[ProjectOutput],
-    removed: Iterable[str],
-    root: Mapping[str, bytes],
-    settings: str,
-) -> Changes:
-    """Bring index/ to the given state for the changed projects and the root pages."""
-    removed = sorted(removed)
-    shards = {
-        shard: _read_shard(out, shard)
-        for shard in sorted({shard_of(o.name) for o in outputs} | {shard_of(r) for r in removed})
-    }
-    actions: list[_Action] = []
-    deletions: set[str] = set()
-    wanted: set[str] = set()
-    owned = set(journal.paths)
-    for output in outputs:
-        old = shards[shard_of(output.name)].get(output.name, {})
-        owned.update(old)
-        new = {}
-        for path, entry in output.files.items():
-            new[path], action = _plan(path, entry, old.get(path))
-            if action is not None:
-                actions.append(action)
-        deletions.update(old.keys() - new.keys())
-        wanted.update(new)
-        shards[shard_of(output.name)][output.name] = new
-    for name in removed:
-        old = shards[shard_of(name)].pop(name, {})
-        owned.update(old)
-        deletions.update(old)
-    root_files = {}
-    owned.update(manifest.files)
-    for path, data in root.items():
-        root_files[path], action = _plan(path, data, manifest.files.get(path))
-        if action is not None:
-            actions.append(action)
-    deletions.update(manifest.files.keys() - root_files.keys())
-    wanted.update(root_files)
-    # Paths an interrupted run may have created and nobody wants any more.
-    deletions.update(journal.paths - wanted)
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
+
+def _published_pages(state: ProjectState | None, name: str) -> tuple[str, ...]:
+    return layout.project_pages(name) if state is not None and state.summary is not None else ()
+
+
+def check_new(out: Path, manifest: Manifest, journal: Journal, paths: Iterable[str]) -> None:
+    """Refuse, before anything is written, to create a path someone else's file holds."""
+    owned = set(manifest.files) | set(manifest.links) | set(journal.links)
+    for name in (*manifest.projects, *journal.projects):
+        owned.update(layout.project_pages(name))
     listings = _Listings(out)
-    foreign = sorted(a.path for a in actions if a.path not in owned and listings.exists(a.path))
+    foreign = sorted(p for p in paths if p not in owned and listings.exists(p))
     if foreign:
         shown = ", ".join(str(out / p) for p in foreign[:3])
         more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
@@ -301,50 +192,76 @@ def publish(
             hint="move those files away, or write the index to another directory (--out)",
         )
 
-    projects = dict(manifest.projects)
-    for output in outputs:
-        projects[output.name] = output.state
-    for name in removed:
-        projects.pop(name, None)
-    new_manifest = Manifest(settings, root_files, dict(sorted(projects.items())))
-    if not actions and not deletions and new_manifest == manifest:
-        return Changes()
 
-    if actions or deletions:
-        _write_journal(
-            out,
-            Journal(
-                journal.projects | {o.name for o in outputs} | set(removed),
-                journal.paths | {a.path for a in actions if not a.replaces} | deletions,
-            ),
-        )
-    _apply(out, actions)
-    for shard, content in shards.items():
-        _write_shard(out, shard, content)
-    _write_manifest(out, new_manifest)
-    deleted = _delete(out, sorted(deletions))
-    # An interrupted run may have left a temporary file beside any of its paths.
-    for path in journal.paths:
+def begin(out: Path, journal: Journal, projects: Iterable[str], links: Iterable[str]) -> Journal:
+    """Record what this run may touch, on top of what an interrupted run may have left."""
+    started = Journal(journal.projects | set(projects), journal.links | set(links))
+    _write_journal(out, started)
+    return started
+
+
+def abort(out: Path, previous: Journal, staged: Iterable[str]) -> None:
+    """Undo a run that failed before it renamed anything: the index is as it was."""
+    _delete(out, [], temps=staged)
+    if previous.projects or previous.links:
+        _write_journal(out, previous)
+    else:
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(_temp(f"{out}/{path}"))
+            os.unlink(out / layout.JOURNAL)
+
+
+def commit(
+    out: Path,
+    manifest: Manifest,
+    journal: Journal,
+    rendered: Mapping[str, ProjectState],
+    removed: Iterable[str],
+    root: Mapping[str, bytes],
+    links: Mapping[str, str],
+    settings: str,
+) -> Changes:
+    """Put the staged pages of ``rendered`` projects, the root pages and links in place,
+    and update the bookkeeping. ``journal`` is the one ``begin`` wrote."""
+    states = {**manifest.projects, **rendered}
+    for name in removed:
+        states.pop(name, None)
+    deletions: set[str] = set()
+    for name in {*journal.projects, *removed, *rendered}:
+        # An interrupted run may have left any of its projects' pages.
+        before = (
+            layout.project_pages(name)
+            if name in journal.projects
+            else _published_pages(manifest.projects.get(name), name)
+        )
+        deletions.update(set(before) - set(_published_pages(states.get(name), name)))
+    root_files = {path: _sha256(data) for path, data in root.items()}
+    deletions.update(manifest.files.keys() - root_files.keys())
+    deletions.update((manifest.links.keys() | journal.links) - links.keys())
+    root_writes = {p: d for p, d in root.items() if manifest.files.get(p) != root_files[p]}
+    new_links = {
+        path: target
+        for path, target in links.items()
+        if manifest.links.get(path) != target or path in journal.links
+    }
+    pages = [page for name, state in rendered.items() for page in _published_pages(state, name)]
+    new_manifest = Manifest(settings, root_files, dict(links), dict(sorted(states.items())))
+    if pages or root_writes or new_links or deletions:
+        stage(out, root_writes, fsync=len(pages) + len(root_writes) <= FSYNC_EACH_MAX)
+        for path, target in new_links.items():
+            _make_link(target, _temp(f"{out}/{path}"))
+        # Links first, then project pages, then the root pages that list the projects.
+        _rename_in_place(out, [*new_links, *pages, *root_writes])
+    if new_manifest != manifest:
+        _write_manifest(out, new_manifest)
+    deleted = _delete(out, sorted(deletions), temps=[])
+    leftovers = [p for n in journal.projects - rendered.keys() for p in layout.project_pages(n)]
+    _delete(out, [], temps=leftovers)  # staged by an interrupted run
     with contextlib.suppress(FileNotFoundError):
         os.unlink(out / layout.JOURNAL)
-    return Changes(tuple(sorted(a.path for a in actions)), tuple(deleted))
+    return Changes(tuple(sorted([*new_links, *pages, *root_writes])), tuple(deleted))
 
 
 # --- writing -----------------------------------------------------------------------
-
-
-def _phase(path: str) -> int:
-    """Files that pages link to first, then project pages, then the root pages."""
-    if path.startswith(("files/", "builds/")):
-        return 0
-    if path.startswith(("simple/", "projects/")) and path not in (
-        layout.SIMPLE_ROOT_HTML,
-        layout.SIMPLE_ROOT_JSON,
-    ):
-        return 1
-    return 2
 
 
 def _temp(final: str) -> str:
@@ -353,39 +270,34 @@ def _temp(final: str) -> str:
     return f"{directory}/{TEMP_PREFIX}{name}"
 
 
-def _apply(out: Path, actions: Sequence[_Action]) -> None:
-    """Write every file: all data to temporary names, one sync, then links and renames
-    in phase order (a page only appears once what it links to is there), one sync."""
-    # Plain strings and os functions: this runs once per file, 300,000 times for a
-    # full build of a large index.
-    fsync_each = len(actions) <= FSYNC_EACH_MAX
+def stage(out: Path | str, pages: Mapping[str, bytes], fsync: bool) -> None:
+    """Write pages under their temporary names (``fsync``: each one, for a small run)."""
+    # Plain strings and os functions: this runs once per page, 30,000 times for a
+    # full build of a large index, and in worker processes.
     made: set[str] = set()
-    staged: list[tuple[int, str, _Action, str | None]] = []
-    for action in actions:
-        final = f"{out}/{action.path}"
-        directory = final.rpartition("/")[0]
+    for path, data in pages.items():
+        temp = _temp(f"{out}/{path}")
+        directory = temp.rpartition("/")[0]
         if directory not in made:
             os.makedirs(directory, exist_ok=True)
             made.add(directory)
-        temp = None
-        if action.data is not None:
-            temp = _temp(final)
-            _write_file(temp, action.data, fsync_each)
-        staged.append((_phase(action.path), final, action, temp))
-    if not fsync_each:
-        os.sync()  # the temporary files' data is on disk before any rename
-    staged.sort(key=lambda item: item[0])
-    for _, final, action, temp in staged:
-        if temp is None:
-            assert action.source is not None
-            temp = _link(action.source, final, action.replaces)
-        if temp is not None:
-            os.replace(temp, final)
-    # The renames themselves must be durable before the manifests say they happened.
-    if not fsync_each:
+        _write_file(temp, data, fsync)
+
+
+def _rename_in_place(out: Path, paths: Sequence[str]) -> None:
+    """Rename staged files in the given order, with their data and then the renames
+    made durable (one ``sync`` for a large batch, ``fsync``s for a small one)."""
+    small = len(paths) <= FSYNC_EACH_MAX
+    if not small:
+        os.sync()  # the staged files' data is on disk before any rename
+    for path in paths:
+        final = f"{out}/{path}"
+        os.replace(_temp(final), final)
+    # The renames themselves must be durable before the manifest says they happened.
+    if not small:
         os.sync()
     else:
-        for directory in made:
+        for directory in sorted({f"{out}/{path}".rpartition("/")[0] for path in paths}):
             _fsync_directory(directory)
 
 
@@ -402,27 +314,10 @@ def _write_file(path: str, data: bytes, fsync: bool) -> None:
         os.close(fd)
 
 
-def _link(source: str, final: str, replaces: bool) -> str | None:
-    """Hard-link ``source`` at ``final``; return a temporary path to rename, if one was needed."""
-    if not replaces:
-        try:
-            os.link(source, final)  # atomic: the name appears with all its bytes
-            return None
-        except FileExistsError:
-            pass  # left by an interrupted run (the journal says it is ours)
-        except OSError:
-            pass  # another filesystem, or links not allowed: copy
-    temp = _temp(final)
+def _make_link(target: str, path: str) -> None:
     with contextlib.suppress(FileNotFoundError):
-        os.unlink(temp)
-    try:
-        os.link(source, temp)
-    except OSError:
-        shutil.copyfile(source, temp)
-        os.chmod(temp, 0o644)
-        with open(temp, "rb") as handle:
-            os.fsync(handle.fileno())
-    return temp
+        os.unlink(path)
+    os.symlink(target, path)
 
 
 def _fsync_directory(directory: str) -> None:
@@ -433,24 +328,15 @@ def _fsync_directory(directory: str) -> None:
         os.close(fd)
 
 
-def _dump(data: Any) -> bytes:
+def _dump(data: object) -> bytes:
     return (json.dumps(data, sort_keys=True, separators=(",", ":")) + "\n").encode()
 
 
 def _write_journal(out: Path, journal: Journal) -> None:
     write_atomically(
         out / layout.JOURNAL,
-        _dump({"projects": sorted(journal.projects), "paths": sorted(journal.paths)}),
+        _dump({"projects": sorted(journal.projects), "links": sorted(journal.links)}),
     )
-
-
-def _write_shard(out: Path, shard: str, projects: dict[str, dict[str, str]]) -> None:
-    path = out / layout.MANIFEST_SHARDS / f"{shard}.json"
-    if projects:
-        write_atomically(path, _dump({"projects": projects}))
-    else:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)
 
 
 def _write_manifest(out: Path, manifest: Manifest) -> None:
@@ -461,6 +347,7 @@ def _write_manifest(out: Path, manifest: Manifest) -> None:
                 "format": FORMAT,
                 "settings": manifest.settings,
                 "files": manifest.files,
+                "links": manifest.links,
                 "projects": {
                     name: {
                         "digest": state.digest,
@@ -473,25 +360,32 @@ def _write_manifest(out: Path, manifest: Manifest) -> None:
     )
 
 
-def _delete(out: Path, paths: Sequence[str]) -> list[str]:
-    """Delete published files nobody wants any more, and directories they leave empty."""
+def _delete(out: Path, paths: Sequence[str], temps: Iterable[str]) -> list[str]:
+    """Delete published files nobody wants any more, staged files of ``temps``, and the
+    directories they leave empty."""
     deleted = []
-    directories: set[Path] = set()
-    for path in paths:
-        final = out / path
+    directories: set[str] = set()
+    for path in temps:
+        temp = _temp(f"{out}/{path}")
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(_temp(str(final)))
+            os.unlink(temp)
+            directories.add(temp.rpartition("/")[0])
+    for path in paths:
+        final = f"{out}/{path}"
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(_temp(final))
         try:
             os.unlink(final)
         except FileNotFoundError:
             continue
         deleted.append(path)
-        directories.add(final.parent)
-    for directory in sorted(directories, key=lambda d: len(d.parts), reverse=True):
-        while directory != out:
+        directories.add(final.rpartition("/")[0])
+    top = str(out)
+    for directory in sorted(directories, key=lambda d: d.count("/"), reverse=True):
+        while directory != top and directory.startswith(top):
             try:
-                directory.rmdir()  # only if empty: files the factory did not write stay
+                os.rmdir(directory)  # only if empty: files the factory did not write stay
             except OSError:
                 break
-            directory = directory.parent
+            directory = directory.rpartition("/")[0]
     return deleted

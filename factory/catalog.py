@@ -1,0 +1,121 @@
+"""The wheelhouse catalog: one tab-separated line per wheel, appended as each one lands.
+
+The index needs a few facts per wheel (hash, size, metadata hash, Requires-Python,
+build time, log). Reading them from 100,000 JSON records costs seconds; from this one
+file, a tenth of that. The records stay the truth: a line only counts while its wheel
+and record are in the wheelhouse, the last line for a file name wins, and a wheel
+without a line is read from its record (and its line appended) by the next index run.
+
+Tab-separated rather than JSON lines: splitting is five times cheaper than decoding,
+and only the free-text fields (project, Requires-Python, log) can ever need escaping.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import NamedTuple
+
+from .records import BuildRecord
+
+CATALOG_FILE = "catalog.tsv"
+_FIELDS = (
+    "filename",
+    "project",
+    "version",
+    "sha256",
+    "size",
+    "metadata_sha256",
+    "requires_python",
+    "started",
+    "log",
+)
+_HEADER = "#" + "\t".join(_FIELDS) + "\n"
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_ESCAPED = re.compile(r"\\(.)")
+_UNESCAPES = {"\\": "\\", "t": "\t", "n": "\n", "r": "\r"}
+
+
+class CatalogEntry(NamedTuple):
+    filename: str
+    project: str  # as the recipe spells it
+    version: str
+    sha256: str
+    size: int
+    metadata_sha256: str  # of <wheel>.metadata beside it
+    requires_python: str  # "" when the wheel declares none
+    started: str  # ISO 8601, the build's start: the index's upload time
+    log: str  # the build log's path when it was built, "" when unknown
+
+    @classmethod
+    def from_record(cls, record: BuildRecord) -> CatalogEntry:
+        wheel = record.wheel
+        if wheel is None or wheel.metadata_sha256 is None:
+            raise ValueError(f"the record of {record.project} {record.version} has no wheel")
+        return cls(
+            wheel.filename,
+            record.project,
+            record.version,
+            wheel.sha256,
+            wheel.size,
+            wheel.metadata_sha256,
+            wheel.requires_python or "",
+            record.started,
+            record.log,
+        )
+
+    def line(self) -> str:
+        return "\t".join(str(value).translate(_ESCAPES) for value in self) + "\n"
+
+
+def parse_line(line: str) -> CatalogEntry | None:
+    """A line (without its newline) as an entry; None for a line that is not one."""
+    fields = line.split("\t")
+    if len(fields) != len(_FIELDS) or not fields[4].isdigit():
+        return None
+    if "\\" in line:
+        fields = [_ESCAPED.sub(_unescape, field) for field in fields]
+    filename, project, version, sha256, size, metadata, requires, started, log = fields
+    return CatalogEntry(
+        filename, project, version, sha256, int(size), metadata, requires, started, log
+    )
+
+
+def _unescape(match: re.Match[str]) -> str:
+    return _UNESCAPES.get(match.group(1), match.group(1))
+
+
+def read_catalog(wheelhouse: Path) -> dict[str, str]:
+    """File name -> its newest line (unparsed: most runs only need a few of them)."""
+    try:
+        with open(wheelhouse / CATALOG_FILE, encoding="utf-8", newline="\n") as handle:
+            text = handle.read()
+    except FileNotFoundError:
+        return {}
+    lines = text.split("\n")
+    lines.pop()  # "" after the last newline, or a line a killed writer left unfinished
+    return {line[: line.find("\t")]: line for line in lines if not line.startswith("#")}
+
+
+def append_to_catalog(wheelhouse: Path, entries: Iterable[CatalogEntry]) -> None:
+    """Append lines durably, one writer at a time (builds and index runs may overlap)."""
+    data = "".join(entry.line() for entry in entries)
+    if not data:
+        return
+    fd = os.open(wheelhouse / CATALOG_FILE, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        size = os.fstat(fd).st_size
+        if size == 0:
+            data = _HEADER + data
+        elif os.pread(fd, 1, size - 1) != b"\n":
+            data = "\n" + data  # end a line a killed writer left unfinished: it stays unparsed
+        view = memoryview(data.encode())
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)  # releases the lock
