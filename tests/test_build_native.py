@@ -122,7 +122,12 @@ def test_changed_patch_needs_a_new_build_number(built: Project, tmp_path: Path) 
     [built_result] = json.loads(result.stdout)
     assert built_result["wheel"].startswith("tinyyaml-1.0-1-cp3")  # the build tag
     assert (project.wheelhouse / built_result["wheel"]).is_file()
-    assert all(project.wheelhouse_snapshot()[name] == sha for name, sha in before.items())
+    after = project.wheelhouse_snapshot()
+    # Published files keep their bytes; the catalog only gains the new wheel's line.
+    assert all(after[name] == sha for name, sha in before.items() if name != "catalog.tsv")
+    catalog = (project.wheelhouse / "catalog.tsv").read_text().splitlines()
+    old_wheels = sorted(name for name in before if name.endswith(".whl"))
+    assert [line.split("\t")[0] for line in catalog[1:]] == [*old_wheels, built_result["wheel"]]
 
 
 def test_pyyaml_from_its_sdist_imports_with_libyaml(tmp_path: Path, cache: Path) -> None:
