@@ -45,6 +45,7 @@ from .writer import (
     FSYNC_EACH_MAX,
     Journal,
     ProjectState,
+    Stager,
     abort,
     begin,
     check_new,
@@ -52,7 +53,6 @@ from .writer import (
     locked,
     read_journal,
     read_manifest,
-    stage,
 )
 from .yanks import key_project, load_yanks
 
@@ -165,12 +165,14 @@ def _generate(options: IndexOptions) -> IndexReport:
         p for p in links.keys() | manifest.links.keys() if links.get(p) != manifest.links.get(p)
     }
     journal = begin(out, interrupted, [*(job.name for job in jobs), *removed], changed_links)
+    in_place = not manifest.projects  # nothing published yet: no old page to keep whole
+    fsync_each = 3 * len(jobs) <= FSYNC_EACH_MAX  # else one sync() for everything
     try:
-        rendered, repairs = _render_and_stage(options, wheelhouse, jobs)
+        rendered, repairs = _render_and_stage(options, wheelhouse, jobs, in_place, fsync_each)
         # Pages link to .metadata files: any the wheelhouse lacked are there before them.
         repairs.apply(options.wheelhouse)
     except BaseException:
-        abort(out, interrupted, new_pages)
+        abort(out, interrupted, new_pages, in_place)
         raise
     states = {**manifest.projects, **rendered}
     for gone in removed:
@@ -185,6 +187,8 @@ def _generate(options: IndexOptions) -> IndexReport:
         render_root(summaries),
         links,
         settings_digest,
+        in_place,
+        fsync_each,
     )
     return IndexReport(
         out=out,
@@ -206,17 +210,22 @@ class _Work:
     options: IndexOptions
     wheelhouse: Wheelhouse
     jobs: Sequence[_Job]
-    fsync: bool
+    fsync_each: bool
+    in_place: bool
 
 
 _work: _Work | None = None
 
 
 def _render_and_stage(
-    options: IndexOptions, wheelhouse: Wheelhouse, jobs: Sequence[_Job]
+    options: IndexOptions,
+    wheelhouse: Wheelhouse,
+    jobs: Sequence[_Job],
+    in_place: bool,
+    fsync_each: bool,
 ) -> tuple[dict[str, ProjectState], WheelhouseRepairs]:
     global _work
-    work = _Work(options, wheelhouse, jobs, fsync=3 * len(jobs) <= FSYNC_EACH_MAX)
+    work = _Work(options, wheelhouse, jobs, fsync_each, in_place)
     workers = options.workers or min(len(os.sched_getaffinity(0)), MAX_WORKERS)
     if workers < 2 or len(jobs) < PARALLEL_MIN_PROJECTS:
         return _render_share(work, 0, 1)
@@ -249,6 +258,7 @@ def _render_share(
 ) -> tuple[dict[str, ProjectState], WheelhouseRepairs]:
     """Every ``count``-th job from ``index``: read, render and stage its pages."""
     options, wheelhouse = work.options, work.wheelhouse
+    stager = Stager(str(options.out), work.fsync_each, work.in_place)
     states: dict[str, ProjectState] = {}
     repairs = WheelhouseRepairs()
     for job in work.jobs[index::count]:
@@ -260,7 +270,7 @@ def _render_share(
         if not project.files:
             states[job.name] = ProjectState(job.digest, None)
             continue
-        stage(options.out, render_project(project, options.settings), work.fsync)
+        stager.stage(render_project(project, options.settings))
         states[job.name] = ProjectState(job.digest, summarize(project))
     return states, repairs
 

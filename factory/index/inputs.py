@@ -149,21 +149,23 @@ def read_wheels(
             wheel_path = f"{wheelhouse.path}/{filename}"
             metadata_sha256 = _metadata_from_wheel(wheel_path, repairs).sha256
         log = _basename(entry.log)
-        inputs.append(
+        build = Build(
+            entry.started,
+            "success",
+            entry.version,
+            None,
+            layout.log_file(project, log) if log and log in log_names else None,
+        )
+        inputs.append(  # positionally: this runs once per wheel
             WheelInput(
-                filename=filename,
-                project=entry.project,
-                sha256=entry.sha256,
-                size=entry.size,
-                metadata_sha256=metadata_sha256,
-                requires_python=entry.requires_python or None,
-                version=entry.version,
-                build=Build(
-                    started=entry.started,
-                    outcome="success",
-                    version=entry.version,
-                    log=layout.log_file(project, log) if log and log in log_names else None,
-                ),
+                filename,
+                entry.project,
+                entry.sha256,
+                entry.size,
+                metadata_sha256,
+                entry.requires_python or None,
+                entry.version,
+                build,
             )
         )
     return inputs

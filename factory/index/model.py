@@ -318,18 +318,18 @@ def _yank(yanks: Mapping[str, str], name: str, filename: str, version: Version) 
 def _indexed_file(wheel: WheelInput, facts: _TagFacts, yanked: str | None) -> IndexedFile:
     _, python_tags, platform_tags = facts
     build = wheel.build
-    return IndexedFile(
-        filename=wheel.filename,
-        version=_normalized(_version_part(wheel.filename)),
-        sha256=wheel.sha256,
-        size=wheel.size,
-        metadata_sha256=wheel.metadata_sha256,
-        requires_python=wheel.requires_python,
-        upload_time=upload_time(build.started) if build is not None else None,
-        yanked=yanked,
-        python_tags=python_tags,
-        platform_tags=platform_tags,
-        build=build,
+    return IndexedFile(  # positionally: this runs once per wheel
+        wheel.filename,
+        _normalized(_version_part(wheel.filename)),
+        wheel.sha256,
+        wheel.size,
+        wheel.metadata_sha256,
+        wheel.requires_python,
+        upload_time(build.started) if build is not None else None,
+        yanked,
+        python_tags,
+        platform_tags,
+        build,
     )
 
 
@@ -356,8 +356,8 @@ def _latest_failure(files: Sequence[IndexedFile], builds: Iterable[Build]) -> Bu
     if not failures:
         return None
     newest_failure = max(failures, key=lambda b: (_utc(b.started), b.version))
-    successes = [f.build.started for f in files if f.build is not None]
-    if successes and max(_utc(s) for s in successes) >= _utc(newest_failure.started):
+    successes = [f.upload_time for f in files if f.upload_time is not None]
+    if successes and max(successes) >= upload_time(newest_failure.started):
         return None
     return newest_failure
 
@@ -372,11 +372,11 @@ def latest_version(project: IndexedProject) -> str:
 def summarize(project: IndexedProject) -> ProjectSummary:
     latest = latest_version(project)
     latest_files = [f for f in project.files if f.version == latest]
-    starts = [f.build.started for f in project.files if f.build is not None]
+    # PEP 700 upload times are UTC with a fixed width: the latest sorts last as text.
+    times = [f.upload_time for f in project.files if f.upload_time is not None]
     failure = project.latest_failure
     if failure is not None:
-        starts.append(failure.started)
-    last = max((_utc(s) for s in starts), default=None)
+        times.append(upload_time(failure.started))
     return ProjectSummary(
         name=project.name,
         display_name=project.display_name,
@@ -385,6 +385,6 @@ def summarize(project: IndexedProject) -> ProjectSummary:
         platform_tags=tuple(sorted({t for f in latest_files for t in f.platform_tags})),
         files=len(project.files),
         status="failed" if failure is not None else "ok",
-        last_build=last.strftime("%Y-%m-%d") if last is not None else "",
+        last_build=max(times)[:10] if times else "",
         status_log=failure.log if failure is not None else None,
     )

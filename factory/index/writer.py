@@ -11,8 +11,10 @@ them. A run that changes anything:
 2. writes ``.factory-journal.json``: the projects and links it may create or delete,
    so a killed run is recognised and finished by the next one: ``begin``;
 3. stages each rendered project's pages under temporary names beside them (invisible:
-   nothing links there), possibly from several processes: ``stage``. A failure
-   (bad input) removes what was staged and restores the journal: ``abort``;
+   nothing links there), possibly from several processes: ``Stager``. An index with no
+   project published yet has no old pages to keep whole: its pages are written in
+   place, saving a rename each (the root pages, which list them, still come last). A
+   failure (bad input) removes what was staged and restores the journal: ``abort``;
 4. stages the root pages and links, syncs, and renames everything in place: links,
    then project pages, then the root pages, so a page only ever links to what is
    already there; syncs, writes the manifest, deletes what is no longer published,
@@ -200,9 +202,12 @@ def begin(out: Path, journal: Journal, projects: Iterable[str], links: Iterable[
     return started
 
 
-def abort(out: Path, previous: Journal, staged: Iterable[str]) -> None:
+def abort(out: Path, previous: Journal, staged: Iterable[str], in_place: bool) -> None:
     """Undo a run that failed before it renamed anything: the index is as it was."""
-    _delete(out, [], temps=staged)
+    if in_place:
+        _delete(out, list(staged), temps=[])
+    else:
+        _delete(out, [], temps=staged)
     if previous.projects or previous.links:
         _write_journal(out, previous)
     else:
@@ -219,9 +224,12 @@ def commit(
     root: Mapping[str, bytes],
     links: Mapping[str, str],
     settings: str,
+    in_place: bool,
+    fsync_each: bool,
 ) -> Changes:
     """Put the staged pages of ``rendered`` projects, the root pages and links in place,
-    and update the bookkeeping. ``journal`` is the one ``begin`` wrote."""
+    and update the bookkeeping. ``journal`` is the one ``begin`` wrote; ``in_place``:
+    the pages were staged at their final paths; ``fsync_each``: each one was synced."""
     states = {**manifest.projects, **rendered}
     for name in removed:
         states.pop(name, None)
@@ -246,11 +254,12 @@ def commit(
     pages = [page for name, state in rendered.items() for page in _published_pages(state, name)]
     new_manifest = Manifest(settings, root_files, dict(links), dict(sorted(states.items())))
     if pages or root_writes or new_links or deletions:
-        stage(out, root_writes, fsync=len(pages) + len(root_writes) <= FSYNC_EACH_MAX)
+        Stager(str(out), fsync_each).stage(root_writes)
         for path, target in new_links.items():
             _make_link(target, _temp(f"{out}/{path}"))
         # Links first, then project pages, then the root pages that list the projects.
-        _rename_in_place(out, [*new_links, *pages, *root_writes])
+        renames = [*new_links, *([] if in_place else pages), *root_writes]
+        _rename_in_place(out, renames, fsync_each)
     if new_manifest != manifest:
         _write_manifest(out, new_manifest)
     deleted = _delete(out, sorted(deletions), temps=[])
@@ -270,31 +279,39 @@ def _temp(final: str) -> str:
     return f"{directory}/{TEMP_PREFIX}{name}"
 
 
-def stage(out: Path | str, pages: Mapping[str, bytes], fsync: bool) -> None:
-    """Write pages under their temporary names (``fsync``: each one, for a small run)."""
-    # Plain strings and os functions: this runs once per page, 30,000 times for a
-    # full build of a large index, and in worker processes.
-    made: set[str] = set()
-    for path, data in pages.items():
-        temp = _temp(f"{out}/{path}")
-        directory = temp.rpartition("/")[0]
-        if directory not in made:
-            os.makedirs(directory, exist_ok=True)
-            made.add(directory)
-        _write_file(temp, data, fsync)
+@dataclass
+class Stager:
+    """Writes pages under their temporary names, or at their final paths (``in_place``);
+    ``fsync_each``: syncs each one (a small run; a large one gets one sync at commit)."""
+
+    out: str
+    fsync_each: bool
+    in_place: bool = False
+    made: set[str] = field(default_factory=set)  # directories known to exist
+
+    def stage(self, pages: Mapping[str, bytes]) -> None:
+        # Plain strings and os functions: this runs once per page, 30,000 times for a
+        # full build of a large index, and in worker processes.
+        for path, data in pages.items():
+            final = f"{self.out}/{path}"
+            directory = final.rpartition("/")[0]
+            if directory not in self.made:
+                os.makedirs(directory, exist_ok=True)
+                self.made.add(directory)
+            _write_file(final if self.in_place else _temp(final), data, self.fsync_each)
 
 
-def _rename_in_place(out: Path, paths: Sequence[str]) -> None:
+def _rename_in_place(out: Path, paths: Sequence[str], fsync_each: bool) -> None:
     """Rename staged files in the given order, with their data and then the renames
-    made durable (one ``sync`` for a large batch, ``fsync``s for a small one)."""
-    small = len(paths) <= FSYNC_EACH_MAX
-    if not small:
+    made durable (one ``sync`` for a large batch, ``fsync``s for a small one, whose
+    files were synced as they were written)."""
+    if not fsync_each:
         os.sync()  # the staged files' data is on disk before any rename
     for path in paths:
         final = f"{out}/{path}"
         os.replace(_temp(final), final)
     # The renames themselves must be durable before the manifest says they happened.
-    if not small:
+    if not fsync_each:
         os.sync()
     else:
         for directory in sorted({f"{out}/{path}".rpartition("/")[0] for path in paths}):
