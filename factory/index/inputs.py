@@ -125,11 +125,11 @@ def read_wheels(
     repairs: WheelhouseRepairs,
 ) -> list[WheelInput]:
     """The wheels of one project, from the catalog, their records or the wheels themselves."""
-    catalog = wheelhouse.catalog
+    catalog, recorded = wheelhouse.catalog, wheelhouse.recorded
     log_names = _log_listing(logs, project)
     inputs = []
     for filename in wheelhouse.projects[project]:
-        if filename not in wheelhouse.recorded:
+        if filename not in recorded:
             inputs.append(_from_wheel(f"{wheelhouse.path}/{filename}", repairs))
             continue
         line = catalog.get(filename)
@@ -148,14 +148,9 @@ def read_wheels(
             # Removed by hand, or a wheel from before metadata was kept beside it.
             wheel_path = f"{wheelhouse.path}/{filename}"
             metadata_sha256 = _metadata_from_wheel(wheel_path, repairs).sha256
-        log = _basename(entry.log)
-        build = Build(
-            entry.started,
-            "success",
-            entry.version,
-            None,
-            layout.log_file(project, log) if log and log in log_names else None,
-        )
+        log = _basename(entry.log) if log_names else ""
+        log_path = layout.log_file(project, log) if log in log_names else None
+        build = Build(entry.started, "success", entry.version, None, log_path)
         inputs.append(  # positionally: this runs once per wheel
             WheelInput(
                 filename,

@@ -97,10 +97,10 @@ class IndexedProject:
     tracks: tuple[str, ...] = ()  # PEP 708: the same project on other indexes (PyPI)
     latest_failure: Build | None = None  # newest build, when it failed after the last success
 
-    @property
+    @functools.cached_property
     def versions(self) -> tuple[str, ...]:
         """PEP 700: every version with a file, oldest first."""
-        return tuple(str(v) for v in sorted({parse_version(f.version) for f in self.files}))
+        return tuple(sorted({f.version for f in self.files}, key=parse_version))
 
 
 @dataclass(frozen=True)
@@ -159,9 +159,10 @@ def assemble_project(
     project's other builds (failed ones too) for its status.
     """
     yanks = yanks or {}
-    included: list[tuple[WheelInput, Version, _TagFacts]] = []
+    included: list[tuple[WheelInput, _Version, _TagFacts]] = []
     spellings: dict[str, str] = {}  # display name -> a file that uses it
     distributions: dict[tuple[Any, ...], str] = {}
+    shown: dict[str, bool] = {}  # version text -> whether the settings include it
     for wheel in wheels:
         filename = wheel.filename
         wheel_name, version, build_tag, facts = parse_filename(filename)
@@ -173,12 +174,12 @@ def assemble_project(
             )
         if (
             wheel.version is not None
-            and wheel.version != _version_part(filename)  # the same text: the same version
-            and _version(wheel.version) != version
+            and wheel.version != version.text  # the same text: the same version
+            and _version(wheel.version) != version.parsed
         ):
             raise ConfigError(
                 f"{filename}: its build record says version {wheel.version}, "
-                f"its file name says {version}",
+                f"its file name says {version.parsed}",
                 hint="the wheel was renamed or built wrongly; rebuild it",
             )
         if wheel.project not in spellings:
@@ -190,18 +191,21 @@ def assemble_project(
                     f"(both are {name!r}): {spellings[first]}, {spellings[second]}",
                     hint="one project must have one name; rebuild or remove the misnamed wheels",
                 )
-        key = (_identity(version), build_tag, facts[0])
+        key = (version.identity, build_tag, facts[0])
         other = distributions.setdefault(key, filename)
         if other != filename:
             raise ConfigError(
                 f"{filename} and {other} are the same distribution under two file names",
                 hint="remove one of them from the wheelhouse",
             )
-        if settings.includes(version):
+        include = shown.get(version.text)
+        if include is None:
+            include = shown[version.text] = settings.includes(version.parsed)
+        if include:
             included.append((wheel, version, facts))
     included.sort(key=lambda item: item[0].filename)
     files = tuple(
-        _indexed_file(wheel, facts, _yank(yanks, name, wheel.filename, version))
+        _indexed_file(wheel, version, facts, _yank(yanks, name, wheel.filename, version))
         for wheel, version, facts in included
     )
     display_name = next(iter(spellings), name)
@@ -218,12 +222,33 @@ def assemble_project(
 # versions and tag sets: each part is checked with packaging once and remembered.
 
 
-def parse_filename(filename: str) -> tuple[NormalizedName, Version, tuple[Any, ...], _TagFacts]:
+class _Version(NamedTuple):
+    """A version as a file name spells it, parsed once for all the files that share it."""
+
+    text: str
+    parsed: Version
+    normalized: str  # str(parsed)
+    identity: tuple[Any, ...]  # equal for equal versions (1.0 == 1.0.0), cheap to hash
+
+
+@functools.lru_cache(maxsize=65536)
+def _version_of(text: str) -> _Version | None:
+    parsed = _version(text)
+    if parsed is None:
+        return None
+    release = list(parsed.release)
+    while len(release) > 1 and release[-1] == 0:
+        release.pop()
+    identity = (parsed.epoch, tuple(release), parsed.pre, parsed.post, parsed.dev, parsed.local)
+    return _Version(text, parsed, str(parsed), identity)
+
+
+def parse_filename(filename: str) -> tuple[NormalizedName, _Version, tuple[Any, ...], _TagFacts]:
     """``packaging.utils.parse_wheel_filename``, part by part, each part parsed once."""
     if filename.endswith(".whl"):
         parts = filename[:-4].split("-")
         if len(parts) in (5, 6):
-            name, version = _name_part(parts[0]), _version(parts[1])
+            name, version = _name_part(parts[0]), _version_of(parts[1])
             build_tag = _build_part(parts[2]) if len(parts) == 6 else ()
             facts = _tag_facts("-".join(parts[-3:]))
             if name is not None and version is not None and build_tag is not None and facts:
@@ -262,26 +287,6 @@ def _canonical(project: str) -> NormalizedName:
     return canonicalize_name(project)
 
 
-@functools.lru_cache(maxsize=65536)
-def _identity(version: Version) -> tuple[Any, ...]:
-    """What makes two versions equal (1.0 == 1.0.0), cheaper to hash than a Version."""
-    release = list(version.release)
-    while len(release) > 1 and release[-1] == 0:
-        release.pop()
-    return (version.epoch, tuple(release), version.pre, version.post, version.dev, version.local)
-
-
-def _version_part(filename: str) -> str:
-    """The version as a valid wheel file name spells it (what packaging parses)."""
-    return filename.split("-", 2)[1]
-
-
-@functools.lru_cache(maxsize=65536)
-def _normalized(text: str) -> str:
-    """``str(Version(text))``: formatting a version costs more than parsing one."""
-    return str(parse_version(text))
-
-
 # A wheel's tags sorted as text, and its python and platform tags: the same few tag
 # sets recur across a whole index, so each is worked out once.
 _TagFacts = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]
@@ -306,21 +311,23 @@ def _version(text: str) -> Version | None:
         return None
 
 
-def _yank(yanks: Mapping[str, str], name: str, filename: str, version: Version) -> str | None:
+def _yank(yanks: Mapping[str, str], name: str, filename: str, version: _Version) -> str | None:
     if not yanks:
         return None
     reason = yanks.get(filename)
     if reason is None:
-        reason = yanks.get(f"{name}=={version}")
+        reason = yanks.get(f"{name}=={version.normalized}")
     return reason
 
 
-def _indexed_file(wheel: WheelInput, facts: _TagFacts, yanked: str | None) -> IndexedFile:
+def _indexed_file(
+    wheel: WheelInput, version: _Version, facts: _TagFacts, yanked: str | None
+) -> IndexedFile:
     _, python_tags, platform_tags = facts
     build = wheel.build
     return IndexedFile(  # positionally: this runs once per wheel
         wheel.filename,
-        _normalized(_version_part(wheel.filename)),
+        version.normalized,
         wheel.sha256,
         wheel.size,
         wheel.metadata_sha256,
@@ -364,9 +371,8 @@ def _latest_failure(files: Sequence[IndexedFile], builds: Iterable[Build]) -> Bu
 
 def latest_version(project: IndexedProject) -> str:
     """The highest version that is not entirely yanked (else the highest)."""
-    live = {parse_version(f.version) for f in project.files if f.yanked is None}
-    every = live or {parse_version(f.version) for f in project.files}
-    return str(max(every))
+    live = {f.version for f in project.files if f.yanked is None}
+    return max(live or {f.version for f in project.files}, key=parse_version)
 
 
 def summarize(project: IndexedProject) -> ProjectSummary:

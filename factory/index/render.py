@@ -22,7 +22,7 @@ import jinja2
 
 from ..records import RECORD_SUFFIX
 from . import layout
-from .model import IndexedFile, IndexedProject, IndexSettings, ProjectSummary, parse_version
+from .model import IndexedFile, IndexedProject, IndexSettings, ProjectSummary
 
 # PEP 629. 1.0: PEP 503/592/658 (HTML) and 691 (JSON); 1.1: PEP 700 (versions, size,
 # upload-time); 1.2: PEP 708 (tracks). Clients warn only when the major version is new.
@@ -97,26 +97,28 @@ def simple_root_html(names: Iterable[str]) -> bytes:
 
 
 def simple_project_html(project: IndexedProject, settings: IndexSettings) -> bytes:
-    files_url = layout.files_url(settings.base_url, f"simple/{project.name}")
+    files_url = escape(layout.files_url(settings.base_url, f"simple/{project.name}"))
     lines = [
         _head(f"Links for {project.name}", project.tracks),
         f"<h1>Links for {project.name}</h1>\n",
     ]
     for file in project.files:
         filename = file.filename
-        text = filename if _PLAIN.fullmatch(filename) else escape(filename)
-        attributes = f'href="{_html_url(files_url, filename)}#sha256={file.sha256}"'
-        if file.requires_python:
-            attributes += f' data-requires-python="{_escape(file.requires_python)}"'
+        if _PLAIN.fullmatch(filename):
+            text, href = filename, files_url + filename
+        else:  # quote() leaves nothing HTML would escape
+            text, href = escape(filename), files_url + quote(filename)
+        requires = file.requires_python
+        requires = f' data-requires-python="{_escape(requires)}"' if requires else ""
+        yanked = f' data-yanked="{_escape(file.yanked)}"' if file.yanked is not None else ""
         # PEP 714 renamed data-dist-info-metadata to data-core-metadata; pip before
         # 23.3 only knows the old name, so both are given.
         metadata = file.metadata_sha256
-        attributes += (
+        lines.append(
+            f'<a href="{href}#sha256={file.sha256}"{requires}'
             f' data-core-metadata="sha256={metadata}" data-dist-info-metadata="sha256={metadata}"'
+            f"{yanked}>{text}</a><br>\n"
         )
-        if file.yanked is not None:
-            attributes += f' data-yanked="{_escape(file.yanked)}"'
-        lines.append(f"<a {attributes}>{text}</a><br>\n")
     lines.append("</body>\n</html>\n")
     return "".join(lines).encode()
 
@@ -132,14 +134,9 @@ def _escape(text: str) -> str:
     return escape(text)
 
 
-def _url(files_url: str, filename: str) -> str:
-    # "+" of local versions and "!" of epochs are quoted; most names need nothing.
-    return files_url + (filename if _PLAIN.fullmatch(filename) else quote(filename))
-
-
-def _html_url(files_url: str, filename: str) -> str:
-    url = _url(files_url, filename)
-    return url if _PLAIN.fullmatch(filename) and "&" not in files_url else escape(url)
+@functools.lru_cache(maxsize=4096)
+def _tags(tags: tuple[str, ...]) -> str:
+    return escape(" ".join(tags))
 
 
 # --- the simple API: JSON (PEP 691, 700, 708, 714) ---------------------------------
@@ -174,20 +171,20 @@ def simple_project_json(project: IndexedProject, settings: IndexSettings) -> byt
 
 def _json_file(file: IndexedFile, files_url: str) -> str:
     filename = file.filename
-    quoted = f'"{filename}"' if _PLAIN.fullmatch(filename) else _quote(filename)
-    metadata = f'{{"sha256":"{file.metadata_sha256}"}}'
-    text = (
-        f'{{"core-metadata":{metadata},"dist-info-metadata":{metadata},'  # PEP 714's old name
-        f'"filename":{quoted},"hashes":{{"sha256":"{file.sha256}"}}'
-    )
-    if file.requires_python:
-        text += f',"requires-python":{_quote(file.requires_python)}'
-    text += f',"size":{int(file.size)}'
-    if file.upload_time is not None:
-        text += f',"upload-time":"{file.upload_time}"'
-    url = _url(files_url, filename)
+    if _PLAIN.fullmatch(filename):
+        name, url = f'"{filename}"', _quote(files_url + filename)
+    else:
+        name, url = _quote(filename), _quote(files_url + quote(filename))
+    requires = file.requires_python
+    requires = f',"requires-python":{_quote(requires)}' if requires else ""
+    uploaded = f',"upload-time":"{file.upload_time}"' if file.upload_time is not None else ""
     yanked = "false" if file.yanked is None else _quote(file.yanked) if file.yanked else "true"
-    return text + f',"url":{_quote(url)},"yanked":{yanked}}}'
+    metadata = f'{{"sha256":"{file.metadata_sha256}"}}'
+    return (
+        f'{{"core-metadata":{metadata},"dist-info-metadata":{metadata},'  # PEP 714's old name
+        f'"filename":{name},"hashes":{{"sha256":"{file.sha256}"}}{requires},"size":{file.size}'
+        f'{uploaded},"url":{url},"yanked":{yanked}}}'
+    )
 
 
 # --- the human pages ---------------------------------------------------------------
@@ -237,32 +234,31 @@ def project_page(project: IndexedProject, settings: IndexSettings) -> bytes:
         )
     count = len(project.files)
     parts.append(f'<h2>{count} file{"s" if count != 1 else ""}</h2>\n<ul class="files">\n')
-    newest_first = sorted(
-        project.files, key=lambda f: (parse_version(f.version), f.filename), reverse=True
-    )
-    files_url = layout.files_url(settings.base_url, here)
+    rank = {version: number for number, version in enumerate(project.versions)}
+    newest_first = sorted(project.files, key=lambda f: (rank[f.version], f.filename), reverse=True)
+    files_url = escape(layout.files_url(settings.base_url, here))
     for file in newest_first:
         filename = file.filename
-        text = filename if _PLAIN.fullmatch(filename) else escape(filename)
+        if _PLAIN.fullmatch(filename):
+            text, href = filename, files_url + filename
+        else:  # quote() leaves nothing HTML would escape
+            text, href = escape(filename), files_url + quote(filename)
         yanked = ""
         if file.yanked is not None:
             reason = f": {_escape(file.yanked)}" if file.yanked else ""
             yanked = f' <span class="yanked">yanked{reason}</span>'
-        facts = f"{file.version} · {' '.join(file.python_tags)} · {' '.join(file.platform_tags)}"
-        facts += f" · {file.size} bytes"
-        if file.requires_python:
-            facts += f" · Requires-Python {_escape(file.requires_python)}"
-        if file.upload_time:
-            facts += f" · built {file.upload_time[:10]}"
+        requires = file.requires_python
+        requires = f" · Requires-Python {_escape(requires)}" if requires else ""
+        built = f" · built {file.upload_time[:10]}" if file.upload_time else ""
         build = ""
         if file.build is not None:  # a wheel with a record: it is published beside the wheel
-            record = _html_url(files_url, filename + RECORD_SUFFIX)
-            build = f' · <a href="{record}">build record</a>'
+            build = f' · <a href="{href}{RECORD_SUFFIX}">build record</a>'
             if file.build.log is not None:
                 build += f' · <a href="{layout.relative(here, file.build.log)}">log</a>'
         parts.append(
-            f'<li><a href="{_html_url(files_url, filename)}">{text}</a>{yanked}<br>\n'
-            f'<span class="muted">{facts}</span><br>\n'
+            f'<li><a href="{href}">{text}</a>{yanked}<br>\n<span class="muted">{file.version} · '
+            f"{_tags(file.python_tags)} · {_tags(file.platform_tags)} · {file.size} bytes"
+            f"{requires}{built}</span><br>\n"
             f'<span class="muted">sha256 <code>{file.sha256}</code>{build}</span></li>\n'
         )
     parts.append("</ul>\n</body>\n</html>\n")
