@@ -482,12 +482,11 @@ def one_round(
     wheelhouse = cache / "wheelhouse"
     extra = cache / "extra"
     [extra_wheel] = extra.glob("*.whl")
+    # Fresh directories each round, all deleted at the end: deleting 50,000 files just
+    # before a timed step would slow the filesystem down for whichever tool runs next.
+    work.mkdir()
     factory_out = work / "factory-index"
     dumb_out = work / "dumb-pypi"
-    for directory in (factory_out, dumb_out):
-        shutil.rmtree(directory, ignore_errors=True)
-        shutil.rmtree(directory.with_name(directory.name + ".new"), ignore_errors=True)
-        shutil.rmtree(directory.with_name(directory.name + ".old"), ignore_errors=True)
     remove_extra(wheelhouse, extra_wheel.name)
     before_list = cache / "packages.jsonl"
     after_list = work / "packages-after.jsonl"
@@ -597,12 +596,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     params = Params(args.projects, args.wheels, args.seed)
     cache = cached_wheelhouse(params)
     dumb_args = [] if args.dumb_pypi_per_release_json else ["--no-per-release-json"]
-    work = Path(tempfile.mkdtemp(prefix="run-", dir=cache.parent))
+    work = Path(tempfile.mkdtemp(prefix="factory-index-bench-"))
     try:
         rounds = []
         for number in range(1, args.rounds + 1):
             print(f"round {number}/{args.rounds}...", flush=True)
-            rounds.append(one_round(cache, work, args.factory_arg, dumb_args))
+            rounds.append(one_round(cache, work / f"round-{number}", args.factory_arg, dumb_args))
         report(params, rounds)
     finally:
         if args.keep:
