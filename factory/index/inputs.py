@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from packaging.utils import NormalizedName, canonicalize_name
 
-from ..catalog import CatalogEntry, parse_line, read_catalog
+from ..catalog import CatalogEntry, append_to_catalog, parse_line, read_catalog
 from ..errors import ConfigError
 from ..records import RECORD_SUFFIX, write_atomically
 from ..wheelmeta import METADATA_SUFFIX, WheelMetadata, read_wheel_metadata
@@ -111,8 +111,6 @@ class WheelhouseRepairs:
     metadata: dict[str, bytes] = field(default_factory=dict)  # <wheel>.metadata files
 
     def apply(self, wheelhouse: Path) -> None:
-        from ..catalog import append_to_catalog
-
         for filename, content in sorted(self.metadata.items()):
             write_atomically(wheelhouse / f"{filename}{METADATA_SUFFIX}", content)
         append_to_catalog(wheelhouse, self.catalog)
