@@ -499,3 +499,43 @@ def test_worker_processes_write_the_same_index(
         generate_index(IndexOptions(wheelhouse=wheelhouse, out=two, workers=3))
     assert snapshot(two) == before
     assert not list(two.rglob(".factory-tmp.*")) and not (two / "simple/delta").exists()
+
+
+def test_a_killed_first_run_is_finished_by_the_next(
+    wheelhouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first run writes pages in place; killed halfway, the next run completes it."""
+    expected = tmp_path / "expected"
+    index(wheelhouse, expected)
+    out = tmp_path / "index"
+    real_write = writer_module._write_file
+    calls = 0
+
+    def write(path: str, data: bytes, fsync: bool) -> None:
+        nonlocal calls
+        calls += 1
+        if calls > 4:
+            raise KeyboardInterrupt
+        real_write(path, data, fsync)
+
+    monkeypatch.setattr(writer_module, "_write_file", write)
+    monkeypatch.setattr(generate_module, "abort", lambda *args: None)  # a kill cleans nothing
+    with pytest.raises(KeyboardInterrupt):
+        index(wheelhouse, out)
+    assert (out / ".factory-journal.json").exists() and not (out / "simple/index.html").exists()
+    monkeypatch.undo()
+    index(wheelhouse, out)
+    assert {p: sha for p, (sha, _) in snapshot(out).items()} == {
+        p: sha for p, (sha, _) in snapshot(expected).items()
+    }
+
+
+def test_links_follow_the_wheelhouse_when_it_moves(wheelhouse: Path, tmp_path: Path) -> None:
+    out = tmp_path / "site" / "index"
+    index(wheelhouse, out)
+    assert os.readlink(out / "files") == "../../wheelhouse"
+    moved = wheelhouse.rename(tmp_path / "moved")
+    report = index(moved, out)
+    assert report.written == ("files",) and report.rendered == ()
+    assert os.readlink(out / "files") == "../../moved"
+    assert_index_resolves(out)
