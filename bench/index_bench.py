@@ -35,10 +35,8 @@ Run: .venv/bin/python bench/index_bench.py [--rounds N] [--projects 1000 --wheel
 from __future__ import annotations
 
 import argparse
-import base64
 import datetime
 import hashlib
-import io
 import json
 import math
 import os
@@ -57,6 +55,7 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 from packaging.version import Version
+from wheelzip import wheel_zip  # bench/ is the script's own directory
 
 from factory.catalog import CatalogEntry, append_to_catalog
 from factory.records import (
@@ -102,7 +101,6 @@ WORDS = (  # noqa: SIM905 (a word list reads better as text)
 SEPARATORS = ("", "-", "-", "_", ".")
 TOOLCHAIN = {"gcc": "14.2.0", "glibc": "2.41", "python": "3.13.5"}
 EPOCH = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
-ZIP_DATE = (2024, 1, 1, 0, 0, 0)
 
 
 @dataclass(frozen=True)
@@ -272,11 +270,6 @@ def plan(params: Params) -> tuple[list[Planned], Planned]:
 # ---------------------------------------------------------------- writing the wheelhouse
 
 
-def _record_hash(data: bytes) -> str:
-    digest = hashlib.sha256(data).digest()
-    return "sha256=" + base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-
-
 def wheel_bytes(wheel: Planned) -> tuple[bytes, bytes]:
     """A tiny valid wheel (deterministic bytes) and its METADATA."""
     name, version = wheel.project.name, wheel.version
@@ -306,13 +299,7 @@ def wheel_bytes(wheel: Planned) -> tuple[bytes, bytes]:
         f"{dist_info}/METADATA": metadata,
         f"{dist_info}/WHEEL": wheel_info,
     }
-    record = "".join(f"{path},{_record_hash(data)},{len(data)}\n" for path, data in members.items())
-    members[f"{dist_info}/RECORD"] = (record + f"{dist_info}/RECORD,,\n").encode()
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as zipped:
-        for path, data in members.items():
-            zipped.writestr(zipfile.ZipInfo(path, ZIP_DATE), data)
-    return buffer.getvalue(), metadata
+    return wheel_zip(dist_info, members, zipfile.ZIP_STORED), metadata
 
 
 def build_record(wheel: Planned, content: bytes, metadata: bytes) -> BuildRecord:

@@ -26,7 +26,6 @@ Run: .venv/bin/python bench/resolve_bytes.py [--payload-mb 2] [--keep]
 from __future__ import annotations
 
 import argparse
-import base64
 import datetime
 import functools
 import hashlib
@@ -50,13 +49,14 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 from packaging.version import Version
+from wheelzip import wheel_zip  # bench/ is the script's own directory
 
+from factory.hashing import sha256_file
 from factory.records import BuildRecord, FingerprintInputs, Target, WheelFile
 from factory.wheelhouse import add_to_wheelhouse
 from factory.wheelmeta import read_wheel_metadata
 
 PYTHON = sys.executable
-ZIP_DATE = (2024, 1, 1, 0, 0, 0)
 # name -> its Requires-Dist
 CHAIN: dict[str, list[str]] = {"app": ["lib1>=1.0"], "lib1": ["lib2>=1.0"], "lib2": []}
 VERSION = "1.0"
@@ -66,11 +66,6 @@ METADATA_ONLY_PIP = Version("25.3")
 
 
 # ---------------------------------------------------------------- wheels
-
-
-def _record_hash(data: bytes) -> str:
-    digest = hashlib.sha256(data).digest()
-    return "sha256=" + base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 def make_wheel(directory: Path, name: str, requires: list[str], payload: bytes) -> Path:
@@ -96,17 +91,9 @@ def make_wheel(directory: Path, name: str, requires: list[str], payload: bytes) 
             b"Root-Is-Purelib: true\nTag: py3-none-any\n"
         ),
     }
-    record = "".join(f"{path},{_record_hash(data)},{len(data)}\n" for path, data in members.items())
-    members[f"{dist_info}/RECORD"] = (record + f"{dist_info}/RECORD,,\n").encode()
     wheel = directory / f"{name}-{VERSION}-py3-none-any.whl"
-    with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as zipped:
-        for path, data in members.items():
-            zipped.writestr(zipfile.ZipInfo(path, ZIP_DATE), data, zipfile.ZIP_DEFLATED)
+    wheel.write_bytes(wheel_zip(dist_info, members, zipfile.ZIP_DEFLATED))
     return wheel
-
-
-def sha256_file(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 # ---------------------------------------------------------------- the two indexes
@@ -346,14 +333,6 @@ def main(argv: list[str] | None = None) -> None:
                 f"\nNOTE: {pip} downloads every wheel in --dry-run even when .metadata files "
                 f"are served (pip >= {METADATA_ONLY_PIP} does not): pass --pip-python with a "
                 "newer pip to see the difference."
-            )
-        factory_page = (sites["factory"] / "simple" / "app" / "index.html").read_text("utf-8")
-        if "data-core-metadata" not in factory_page and "data-dist-info-metadata" not in (
-            factory_page
-        ):
-            print(
-                "\nNOTE: the factory's index does not serve .metadata files yet (no "
-                "data-core-metadata on its links), so pip downloaded the wheels from it too."
             )
     finally:
         if args.keep:

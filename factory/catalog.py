@@ -22,18 +22,6 @@ from typing import NamedTuple
 from .records import BuildRecord
 
 CATALOG_FILE = "catalog.tsv"
-_FIELDS = (
-    "filename",
-    "project",
-    "version",
-    "sha256",
-    "size",
-    "metadata_sha256",
-    "requires_python",
-    "started",
-    "log",
-)
-_HEADER = "#" + "\t".join(_FIELDS) + "\n"
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 _ESCAPED = re.compile(r"\\(.)")
 _UNESCAPES = {"\\": "\\", "t": "\t", "n": "\n", "r": "\r"}
@@ -45,7 +33,7 @@ class CatalogEntry(NamedTuple):
     version: str
     sha256: str
     size: int
-    metadata_sha256: str  # of <wheel>.metadata beside it
+    metadata_sha256: str  # of <wheel>.metadata beside it; "" in records older than it
     requires_python: str  # "" when the wheel declares none
     started: str  # ISO 8601, the build's start: the index's upload time
     log: str  # the build log's path when it was built, "" when unknown
@@ -53,7 +41,7 @@ class CatalogEntry(NamedTuple):
     @classmethod
     def from_record(cls, record: BuildRecord) -> CatalogEntry:
         wheel = record.wheel
-        if wheel is None or wheel.metadata_sha256 is None:
+        if wheel is None:
             raise ValueError(f"the record of {record.project} {record.version} has no wheel")
         return cls(
             wheel.filename,
@@ -61,7 +49,7 @@ class CatalogEntry(NamedTuple):
             record.version,
             wheel.sha256,
             wheel.size,
-            wheel.metadata_sha256,
+            wheel.metadata_sha256 or "",
             wheel.requires_python or "",
             record.started,
             record.log,
@@ -71,10 +59,13 @@ class CatalogEntry(NamedTuple):
         return "\t".join(str(value).translate(_ESCAPES) for value in self) + "\n"
 
 
+_HEADER = "#" + "\t".join(CatalogEntry._fields) + "\n"
+
+
 def parse_line(line: str) -> CatalogEntry | None:
     """A line (without its newline) as an entry; None for a line that is not one."""
     fields = line.split("\t")
-    if len(fields) != len(_FIELDS) or not fields[4].isdigit():
+    if len(fields) != len(CatalogEntry._fields) or not fields[4].isdigit():
         return None
     if "\\" in line:
         fields = [_ESCAPED.sub(_unescape, field) for field in fields]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
+import json
 import multiprocessing
 import os
 from collections.abc import Iterator, Mapping, Sequence
@@ -31,7 +32,7 @@ from . import layout
 from .inputs import (
     Wheelhouse,
     WheelhouseRepairs,
-    json_digest,
+    log_listing,
     logs_signature,
     read_builds,
     read_wheels,
@@ -262,8 +263,9 @@ def _render_share(
     states: dict[str, ProjectState] = {}
     repairs = WheelhouseRepairs()
     for job in work.jobs[index::count]:
-        wheels = read_wheels(wheelhouse, job.name, options.logs, repairs)
-        builds = read_builds(options.logs, job.name)
+        log_names = log_listing(options.logs, job.name)
+        wheels = read_wheels(wheelhouse, job.name, log_names, repairs)
+        builds = read_builds(options.logs, job.name, log_names)
         project = assemble_project(
             job.name, wheels, options.settings, job.yanks, job.tracks, builds
         )
@@ -317,7 +319,8 @@ def _project_digest(
     digest = hashlib.sha256(settings_digest.encode())
     digest.update(files.encode())
     if yanks or tracks or logs:
-        digest.update(json_digest([sorted(yanks.items()), list(tracks), logs]).encode())
+        extra = json.dumps([sorted(yanks.items()), list(tracks), logs], sort_keys=True)
+        digest.update(extra.encode())
     return digest.hexdigest()
 
 
@@ -325,8 +328,8 @@ def _settings_digest(settings: IndexSettings) -> str:
     """The settings plus the renderer's own code: a new factory re-renders every page."""
     digest = hashlib.sha256(repr(settings).encode())
     package = resources.files("factory")
-    for part in ("index/model.py", "index/render.py", "index/layout.py", "index/generate.py"):
-        digest.update(package.joinpath(part).read_bytes())
+    for part in ("inputs", "model", "render", "layout", "generate"):
+        digest.update(package.joinpath(f"index/{part}.py").read_bytes())
     for template in sorted(package.joinpath("templates").iterdir(), key=lambda t: t.name):
         digest.update(template.name.encode() + template.read_bytes())
     return digest.hexdigest()

@@ -9,22 +9,24 @@ next time), and only a wheel without a record is opened.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from packaging.utils import NormalizedName, canonicalize_name
 
 from ..catalog import CatalogEntry, append_to_catalog, parse_line, read_catalog
 from ..errors import ConfigError
-from ..records import RECORD_SUFFIX, write_atomically
+from ..hashing import sha256_file
+from ..records import RECORD_SUFFIX, BuildRecord, write_atomically
 from ..wheelmeta import METADATA_SUFFIX, WheelMetadata, read_wheel_metadata
 from . import layout
 from .model import Build, WheelInput
+from .render import tracks_url
+from .yanks import yank_key
 
 if TYPE_CHECKING:
     from ..recipe import LoadedRecipe
@@ -119,21 +121,23 @@ class WheelhouseRepairs:
 def read_wheels(
     wheelhouse: Wheelhouse,
     project: NormalizedName,
-    logs: Path | None,
+    log_names: frozenset[str],
     repairs: WheelhouseRepairs,
 ) -> list[WheelInput]:
-    """The wheels of one project, from the catalog, their records or the wheels themselves."""
+    """The wheels of one project, from the catalog, their records or the wheels themselves.
+
+    ``log_names`` lists the project's folder in the logs directory: a wheel's build
+    log is linked when it is there."""
     catalog, recorded = wheelhouse.catalog, wheelhouse.recorded
-    log_names = _log_listing(logs, project)
     inputs = []
     for filename in wheelhouse.projects[project]:
         if filename not in recorded:
-            inputs.append(_from_wheel(f"{wheelhouse.path}/{filename}", repairs))
+            inputs.append(_from_wheel(wheelhouse, filename, repairs))
             continue
         line = catalog.get(filename)
         entry = parse_line(line) if line is not None else None
         if entry is None:
-            entry = _from_record(f"{wheelhouse.path}/{filename}")
+            entry = _from_record(f"{wheelhouse.path}/{filename}{RECORD_SUFFIX}")
             repairs.catalog.append(entry)
         if entry.filename != filename:
             raise ConfigError(
@@ -142,10 +146,9 @@ def read_wheels(
                 hint="records are named after their wheel; remove the misplaced one",
             )
         metadata_sha256 = entry.metadata_sha256
-        if filename not in wheelhouse.with_metadata:
+        if not metadata_sha256 or filename not in wheelhouse.with_metadata:
             # Removed by hand, or a wheel from before metadata was kept beside it.
-            wheel_path = f"{wheelhouse.path}/{filename}"
-            metadata_sha256 = _metadata_from_wheel(wheel_path, repairs).sha256
+            metadata_sha256 = _metadata(wheelhouse, filename, repairs).sha256
         log = _basename(entry.log) if log_names else ""
         log_path = layout.log_file(project, log) if log in log_names else None
         build = Build(entry.started, "success", entry.version, None, log_path)
@@ -164,24 +167,11 @@ def read_wheels(
     return inputs
 
 
-def _from_record(wheel_path: str) -> CatalogEntry:
+def _from_record(record_path: str) -> CatalogEntry:
     """A wheel's catalog entry, from its build record (a wheel added before catalogs)."""
-    record_path = wheel_path + RECORD_SUFFIX
     try:
-        with open(record_path, "rb") as handle:
-            record = json.loads(handle.read())
-        wheel = record["wheel"]
-        return CatalogEntry(
-            filename=wheel["filename"],
-            project=record["project"],
-            version=record["version"],
-            sha256=wheel["sha256"],
-            size=int(wheel["size"]),
-            metadata_sha256=wheel.get("metadata_sha256") or "",
-            requires_python=wheel.get("requires_python") or "",
-            started=record["started"],
-            log=record.get("log") or "",
-        )
+        with open(record_path, encoding="utf-8") as handle:
+            return CatalogEntry.from_record(BuildRecord.from_json(handle.read()))
     except (ValueError, KeyError, TypeError) as exc:
         raise ConfigError(
             f"{record_path}: not a build record ({type(exc).__name__}: {exc})",
@@ -189,9 +179,11 @@ def _from_record(wheel_path: str) -> CatalogEntry:
         ) from None
 
 
-def _metadata_from_wheel(wheel_path: str, repairs: WheelhouseRepairs) -> WheelMetadata:
-    metadata = read_wheel_metadata(Path(wheel_path))
-    repairs.metadata[_basename(wheel_path)] = metadata.content
+def _metadata(wheelhouse: Wheelhouse, filename: str, repairs: WheelhouseRepairs) -> WheelMetadata:
+    """A wheel's metadata, read from the wheel; kept for the wheelhouse if it lacks it."""
+    metadata = read_wheel_metadata(wheelhouse.path / filename)
+    if filename not in wheelhouse.with_metadata:
+        repairs.metadata[filename] = metadata.content
     return metadata
 
 
@@ -199,29 +191,23 @@ def _basename(path: str) -> str:
     return path.rpartition("/")[2]  # os.path.basename, without its layers
 
 
-def _from_wheel(wheel_path: str, repairs: WheelhouseRepairs) -> WheelInput:
+def _from_wheel(wheelhouse: Wheelhouse, filename: str, repairs: WheelhouseRepairs) -> WheelInput:
     """A wheel without a record: read and hash it (again only when it changes)."""
-    metadata = read_wheel_metadata(Path(wheel_path))
-    if not os.path.exists(wheel_path + METADATA_SUFFIX):
-        repairs.metadata[_basename(wheel_path)] = metadata.content
-    digest = hashlib.sha256()
-    size = 0
-    with open(wheel_path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-            size += len(block)
+    metadata = _metadata(wheelhouse, filename, repairs)
+    path = wheelhouse.path / filename
     return WheelInput(
-        filename=_basename(wheel_path),
+        filename=filename,
         project=metadata.name,
-        sha256=digest.hexdigest(),
-        size=size,
+        sha256=sha256_file(path),
+        size=path.stat().st_size,
         metadata_sha256=metadata.sha256,
         requires_python=metadata.requires_python,
         version=metadata.version,
     )
 
 
-def _log_listing(logs: Path | None, project: str) -> frozenset[str]:
+def log_listing(logs: Path | None, project: str) -> frozenset[str]:
+    """What the logs directory holds for a project (its builds' logs and records)."""
     if logs is None:
         return frozenset()
     try:
@@ -243,29 +229,28 @@ def logs_signature(logs: Path | None, project: str) -> str:
         return ""
 
 
-def read_builds(logs: Path | None, project: NormalizedName) -> list[Build]:
+def read_builds(
+    logs: Path | None, project: NormalizedName, log_names: frozenset[str]
+) -> list[Build]:
     """The project's build records in the logs directory; unreadable ones are skipped."""
     if logs is None:
         return []
-    directory = logs / project
-    try:
-        names = sorted(os.listdir(directory))
-    except OSError:
-        return []
     builds = []
-    for name in names:
+    for name in sorted(log_names):
         if not name.endswith(".json"):
             continue
         stem = name.removesuffix(".json")
         try:
-            record = json.loads((directory / name).read_bytes())
+            record = json.loads((logs / project / name).read_bytes())
             builds.append(
                 Build(
                     started=str(record["started"]),
                     outcome=str(record["outcome"]),
                     version=str(record["version"]),
                     record=layout.log_file(project, name),
-                    log=layout.log_file(project, f"{stem}.log") if f"{stem}.log" in names else None,
+                    log=layout.log_file(project, f"{stem}.log")
+                    if f"{stem}.log" in log_names
+                    else None,
                     error=str(record.get("error") or ""),
                 )
             )
@@ -284,8 +269,6 @@ def recipe_tracks(loaded: LoadedRecipe) -> tuple[str, ...]:
     only exists here (a fork under a new name) tracks nothing: declaring it would let
     whoever registers the name on PyPI later merge their files into ours.
     """
-    from .render import tracks_url
-
     recipe = loaded.recipe
     if recipe.upstream is None and recipe.source.kind != "pypi":
         return ()
@@ -294,15 +277,9 @@ def recipe_tracks(loaded: LoadedRecipe) -> tuple[str, ...]:
 
 def recipe_yanks(recipes: Mapping[NormalizedName, LoadedRecipe]) -> dict[str, str]:
     """Every recipe's ``yanked`` entries, keyed like the yank store."""
-    from .yanks import yank_key
-
     found: dict[str, str] = {}
     for name, loaded in recipes.items():
         for target, reason in loaded.recipe.yanked.items():
             key = target if target.endswith(".whl") else f"{name}=={target}"
             found[yank_key(key)] = reason
     return found
-
-
-def json_digest(value: Any) -> str:
-    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()

@@ -303,7 +303,6 @@ def _tag_facts(tag_part: str) -> _TagFacts | None:
     return tags, python_tags, platform_tags
 
 
-@functools.lru_cache(maxsize=65536)
 def _version(text: str) -> Version | None:
     try:
         return parse_version(text)

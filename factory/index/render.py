@@ -14,6 +14,7 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from html import escape
+from importlib import resources
 from json.encoder import encode_basestring as _quote  # the C escaper json.dumps uses
 from typing import Any
 from urllib.parse import quote
@@ -29,6 +30,7 @@ from .model import IndexedFile, IndexedProject, IndexSettings, ProjectSummary
 API_VERSION = "1.2"
 PYPI_SIMPLE = "https://pypi.org/simple/"
 
+_STYLE_SHEET = resources.files("factory").joinpath("templates/style.css")
 _templates = jinja2.Environment(
     loader=jinja2.PackageLoader("factory", "templates"),
     autoescape=True,
@@ -60,7 +62,7 @@ def render_root(summaries: Sequence[ProjectSummary]) -> dict[str, bytes]:
         layout.SIMPLE_ROOT_HTML: simple_root_html(s.name for s in ordered),
         layout.SIMPLE_ROOT_JSON: simple_root_json(s.name for s in ordered),
         layout.LANDING_PAGE: landing_page(ordered),
-        layout.STYLE_SHEET: _templates.get_template("style.css").render().encode(),
+        layout.STYLE_SHEET: _STYLE_SHEET.read_bytes(),  # static: served as it is
         layout.NO_JEKYLL: b"",
     }
 
@@ -142,10 +144,12 @@ def _tags(tags: tuple[str, ...]) -> str:
 # --- the simple API: JSON (PEP 691, 700, 708, 714) ---------------------------------
 
 
+def _json_text(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
 def _json(data: Any) -> bytes:
-    return (
-        json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
-    ).encode()
+    return (_json_text(data) + "\n").encode()
 
 
 def simple_root_json(names: Iterable[str]) -> bytes:
@@ -164,8 +168,8 @@ def simple_project_json(project: IndexedProject, settings: IndexSettings) -> byt
         meta["tracks"] = list(project.tracks)
     files = ",".join(_json_file(f, files_url) for f in project.files)
     return (
-        f'{{"files":[{files}],"meta":{_json(meta).decode().rstrip()},"name":{_quote(project.name)},'
-        f'"versions":{_json(list(project.versions)).decode().rstrip()}}}\n'
+        f'{{"files":[{files}],"meta":{_json_text(meta)},"name":{_quote(project.name)},'
+        f'"versions":{_json_text(list(project.versions))}}}\n'
     ).encode()
 
 
