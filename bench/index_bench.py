@@ -27,9 +27,9 @@ mtime or ctime changed. Neither tool copies wheels: dumb-pypi links to wherever 
 the factory publishes the wheelhouse through one symbolic link (files/), counted as one file.
 
 The output directories are in the system temp directory (TMPDIR): on ext4, creating files
-just after many were deleted is several times slower (the allocator skips recently freed
-inodes), so the bench deletes nothing before its timed steps; wait a minute after
-deleting a large tree before running it.
+just after many were deleted is several times slower (the inode allocator passes over
+inodes freed in the last few minutes), so the bench deletes nothing before its timed
+steps; wait five minutes after deleting a large tree before running it.
 
 The generated wheelhouse is cached under <factory cache>/bench/ keyed by the generator's
 parameters. The incremental wheel is added to the cached wheelhouse for the run and
