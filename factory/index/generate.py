@@ -167,7 +167,7 @@ def _generate(options: IndexOptions) -> IndexReport:
     }
     journal = begin(out, interrupted, [*(job.name for job in jobs), *removed], changed_links)
     in_place = not manifest.projects  # nothing published yet: no old page to keep whole
-    fsync_each = 3 * len(jobs) <= FSYNC_EACH_MAX  # else one sync() for everything
+    fsync_each = len(new_pages) <= FSYNC_EACH_MAX  # else one sync() for everything
     try:
         rendered, repairs = _render_and_stage(options, wheelhouse, jobs, in_place, fsync_each)
         # Pages link to .metadata files: any the wheelhouse lacked are there before them.
@@ -184,7 +184,7 @@ def _generate(options: IndexOptions) -> IndexReport:
         manifest,
         journal,
         rendered,
-        removed,
+        states,
         render_root(summaries),
         links,
         settings_digest,

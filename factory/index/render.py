@@ -105,11 +105,7 @@ def simple_project_html(project: IndexedProject, settings: IndexSettings) -> byt
         f"<h1>Links for {project.name}</h1>\n",
     ]
     for file in project.files:
-        filename = file.filename
-        if _PLAIN.fullmatch(filename):
-            text, href = filename, files_url + filename
-        else:  # quote() leaves nothing HTML would escape
-            text, href = escape(filename), files_url + quote(filename)
+        text, href = _link(files_url, file.filename)
         requires = file.requires_python
         requires = f' data-requires-python="{_escape(requires)}"' if requires else ""
         yanked = f' data-yanked="{_escape(file.yanked)}"' if file.yanked is not None else ""
@@ -128,6 +124,13 @@ def simple_project_html(project: IndexedProject, settings: IndexSettings) -> byt
 # Wheel file names, versions and hashes hardly ever hold a character that HTML, JSON or
 # a URL would escape: the escapers run only for those that do (100,000 times over).
 _PLAIN = re.compile(r"[A-Za-z0-9._-]*")
+
+
+def _link(files_url: str, filename: str) -> tuple[str, str]:
+    """A wheelhouse file's link text and href in HTML (``files_url`` already escaped)."""
+    if _PLAIN.fullmatch(filename):
+        return filename, files_url + filename
+    return escape(filename), files_url + quote(filename)  # quote() leaves nothing to escape
 
 
 @functools.lru_cache(maxsize=4096)
@@ -242,11 +245,7 @@ def project_page(project: IndexedProject, settings: IndexSettings) -> bytes:
     newest_first = sorted(project.files, key=lambda f: (rank[f.version], f.filename), reverse=True)
     files_url = escape(layout.files_url(settings.base_url, here))
     for file in newest_first:
-        filename = file.filename
-        if _PLAIN.fullmatch(filename):
-            text, href = filename, files_url + filename
-        else:  # quote() leaves nothing HTML would escape
-            text, href = escape(filename), files_url + quote(filename)
+        text, href = _link(files_url, file.filename)
         yanked = ""
         if file.yanked is not None:
             reason = f": {_escape(file.yanked)}" if file.yanked else ""

@@ -220,7 +220,7 @@ def commit(
     manifest: Manifest,
     journal: Journal,
     rendered: Mapping[str, ProjectState],
-    removed: Iterable[str],
+    states: Mapping[str, ProjectState],
     root: Mapping[str, bytes],
     links: Mapping[str, str],
     settings: str,
@@ -228,11 +228,11 @@ def commit(
     fsync_each: bool,
 ) -> Changes:
     """Put the staged pages of ``rendered`` projects, the root pages and links in place,
-    and update the bookkeeping. ``journal`` is the one ``begin`` wrote; ``in_place``:
-    the pages were staged at their final paths; ``fsync_each``: each one was synced."""
-    states = {**manifest.projects, **rendered}
-    for name in removed:
-        states.pop(name, None)
+    and update the bookkeeping to ``states`` (every project from now on: a project of the
+    manifest missing from it is removed). ``journal`` is the one ``begin`` wrote;
+    ``in_place``: the pages were staged at their final paths; ``fsync_each``: each one
+    was synced."""
+    removed = manifest.projects.keys() - states.keys()
     deletions: set[str] = set()
     for name in {*journal.projects, *removed, *rendered}:
         # An interrupted run may have left any of its projects' pages.
