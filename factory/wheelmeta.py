@@ -32,15 +32,21 @@ class WheelMetadata:
         return hashlib.sha256(self.content).hexdigest()
 
 
+def invalid_wheel_filename(filename: str, reason: InvalidWheelFilename) -> ConfigError:
+    """The error for a wheel file name that does not parse, wherever it is found."""
+    return ConfigError(
+        f"{filename}: not a valid wheel file name ({reason})",
+        hint="wheel names follow {name}-{version}(-{build})?-{python}-{abi}-{platform}.whl;"
+        " rename or remove the file",
+    )
+
+
 def read_wheel_metadata(wheel: Path) -> WheelMetadata:
     """Read and cross-check a wheel's METADATA; raise ConfigError naming what is wrong."""
     try:
         name, version, _, _ = parse_wheel_filename(wheel.name)
     except InvalidWheelFilename as exc:
-        raise ConfigError(
-            f"{wheel.name}: not a valid wheel file name ({exc})",
-            hint="wheel names follow {name}-{version}(-{build})?-{python}-{abi}-{platform}.whl",
-        ) from None
+        raise invalid_wheel_filename(wheel.name, exc) from None
     try:
         with zipfile.ZipFile(wheel) as zipped:
             candidates = [

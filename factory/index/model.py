@@ -24,6 +24,7 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from ..errors import ConfigError
+from ..wheelmeta import invalid_wheel_filename
 
 
 @functools.lru_cache(maxsize=65536)
@@ -259,11 +260,7 @@ def parse_filename(filename: str) -> tuple[NormalizedName, _Version, tuple[Any, 
         reason = exc
     else:  # pragma: no cover - the parts above follow packaging's own rules
         reason = InvalidWheelFilename(filename)
-    raise ConfigError(
-        f"{filename}: not a valid wheel file name ({reason})",
-        hint="wheel names follow {name}-{version}(-{build})?-{python}-{abi}-{platform}.whl;"
-        " rename or remove the file",
-    )
+    raise invalid_wheel_filename(filename, reason)
 
 
 @functools.lru_cache(maxsize=65536)
