@@ -18,6 +18,7 @@ from typing import Literal
 
 from packaging.utils import NormalizedName, canonicalize_name
 
+from ._fs import write_atomically
 from .builders.base import BuildHost
 from .errors import BuildFailed, ConfigError, FactoryError
 from .hashing import sha256_file
@@ -31,7 +32,6 @@ from .records import (
     fingerprint,
     fingerprint_inputs,
     wheelhouse_records,
-    write_atomically,
 )
 from .repair import add_build_tag, repair, single_wheel
 from .source import prepare_tree, source_id

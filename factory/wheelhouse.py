@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
+from ._fs import copy_atomically, write_atomically
 from .catalog import CatalogEntry, append_to_catalog
-from .records import RECORD_SUFFIX, BuildRecord, write_atomically
+from .records import RECORD_SUFFIX, BuildRecord
 from .wheelmeta import METADATA_SUFFIX
 
 
@@ -29,15 +27,5 @@ def add_to_wheelhouse(wheelhouse: Path, wheel: Path, metadata: bytes, record: Bu
         destination.with_name(destination.name + RECORD_SUFFIX), record.to_json().encode()
     )
     append_to_catalog(wheelhouse, [CatalogEntry.from_record(record)])
-    fd, temp = tempfile.mkstemp(dir=wheelhouse, prefix=".tmp-", suffix=".whl.part")
-    os.fchmod(fd, 0o644)
-    os.close(fd)
-    try:
-        shutil.copyfile(wheel, temp)
-        with open(temp, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(temp, destination)
-    except BaseException:
-        os.unlink(temp)
-        raise
+    copy_atomically(wheel, destination)
     return False

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 from packaging.utils import NormalizedName
 
-from factory import records
+from factory import _fs
 from factory.catalog import CATALOG_FILE
 from factory.cli import cli
 from factory.errors import ConfigError
@@ -397,7 +397,7 @@ def test_a_crash_at_any_point_leaves_a_usable_index(
     index(wheelhouse, expected)
 
     real_write, real_link = writer_module._write_file, writer_module._make_link
-    real_atomically = records.write_atomically
+    real_atomically = _fs.write_atomically
     crashed_at = 0
     for limit in range(0, 40):
         calls = 0

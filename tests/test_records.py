@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
-from typing import Any
 
-import pytest
 from packaging.utils import NormalizedName
 
 from factory.recipe import LoadedRecipe, load_recipes
@@ -20,7 +17,6 @@ from factory.records import (
     fingerprint,
     fingerprint_inputs,
     wheelhouse_records,
-    write_atomically,
 )
 from factory.source import source_id
 
@@ -62,14 +58,6 @@ source:
     url: https://example.org/demo.git
     commit: {COMMIT}
 """
-
-
-@pytest.fixture(autouse=True)
-def no_subprocess(monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(*args: Any, **kwargs: Any) -> None:
-        raise AssertionError(f"unit tests must not start processes: {args!r}")
-
-    monkeypatch.setattr(subprocess, "Popen", refuse)
 
 
 def make_project(root: Path, recipe: str = RECIPE, patch: str = PATCH) -> Path:
@@ -233,15 +221,6 @@ def test_failed_record_without_wheel_round_trips(tmp_path: Path) -> None:
     assert again.wheel is None
     assert again.outcome == "failed"
     assert again.error == "build failed"
-
-
-def test_write_atomically(tmp_path: Path) -> None:
-    path = tmp_path / "sub" / "file.json"
-    write_atomically(path, b"one")
-    write_atomically(path, b"two")
-    assert path.read_bytes() == b"two"
-    assert path.stat().st_mode & 0o777 == 0o644
-    assert [p.name for p in path.parent.iterdir()] == ["file.json"]
 
 
 def test_wheelhouse_records_ignore_records_without_their_wheel(tmp_path: Path) -> None:

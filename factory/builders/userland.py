@@ -25,10 +25,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from .._fs import write_atomically
 from .._run import RunResult, run
 from ..errors import ConfigError, EnvironmentProblem
 from ..hashing import sha256_file
-from ..records import write_atomically
 from .debian import available_packages, missing_packages, package_name
 
 OnLine = Callable[[str], None] | None

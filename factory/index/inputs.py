@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING
 
 from packaging.utils import NormalizedName, canonicalize_name
 
+from .._fs import write_atomically
 from ..catalog import CatalogEntry, append_to_catalog, parse_line, read_catalog
 from ..errors import ConfigError
 from ..hashing import sha256_file
-from ..records import RECORD_SUFFIX, BuildRecord, write_atomically
+from ..records import RECORD_SUFFIX, BuildRecord
 from ..wheelmeta import METADATA_SUFFIX, WheelMetadata, read_wheel_metadata
 from . import layout
 from .model import Build, WheelInput

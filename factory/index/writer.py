@@ -34,8 +34,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .._fs import write_atomically
 from ..errors import ConfigError
-from ..records import write_atomically
 from . import layout
 from .model import ProjectSummary
 

@@ -20,8 +20,8 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
+from .._fs import write_atomically
 from ..errors import ConfigError
-from ..records import write_atomically
 
 YANKS_FILE = "yanks.json"
 
