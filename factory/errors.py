@@ -50,3 +50,21 @@ class EnvironmentProblem(FactoryError):
     """The host lacks something the factory needs (a tool, root, binfmt...)."""
 
     exit_code = 5
+
+
+class NoWheelProduced(BuildFailed):
+    """The build backend exited 0 but left no wheel in its output directory."""
+
+
+class SeveralWheelsProduced(BuildFailed):
+    """One build gave more than one wheel: the factory would not know which to publish."""
+
+
+class RepairProducedNothing(BuildFailed):
+    """auditwheel exited 0 but wrote no repaired wheel."""
+
+
+class LockHeld(FactoryError):
+    """Another factory process holds a lock this one needs (not bad input: wait, retry)."""
+
+    exit_code = 6
