@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,7 +25,6 @@ from factory.builders.userland import (
     clean_environment,
     mount_list,
     prepare_mount_point,
-    wrapped_command,
 )
 from factory.errors import ConfigError, EnvironmentProblem
 
@@ -78,9 +78,9 @@ def fake_ready_userland(cache_dir: Path, spec: UserlandSpec = DEFAULT_SPEC) -> U
 # --- the spec and its cache key ------------------------------------------------------
 
 
-def test_cache_key_is_short_hex_and_stable() -> None:
+def test_cache_key_is_stable_and_names_the_cache_files(tmp_path: Path) -> None:
     key = UserlandSpec().cache_key()
-    assert len(key) == 16 and int(key, 16) >= 0
+    assert re.fullmatch(r"[0-9a-f]{16}", key)  # a file-name-safe, fixed-width key
     assert UserlandSpec().cache_key() == key
 
 
@@ -100,13 +100,6 @@ def test_cache_key_ignores_package_order_and_duplicates() -> None:
 )
 def test_cache_key_changes_with_anything_that_changes_the_rootfs(change: dict[str, Any]) -> None:
     assert UserlandSpec(**change).cache_key() != DEFAULT_SPEC.cache_key()
-
-
-def test_default_spec_has_the_build_essentials() -> None:
-    for package in ("python3", "python3-venv", "python3-dev", "build-essential", "patchelf"):
-        assert package in DEFAULT_SPEC.packages
-    assert "auditwheel>=6.1" in DEFAULT_SPEC.tools
-    assert (DEFAULT_SPEC.suite, DEFAULT_SPEC.arch) == ("trixie", "riscv64")
 
 
 def test_cache_layout(tmp_path: Path) -> None:
@@ -134,24 +127,6 @@ def test_clean_environment_drops_the_hosts_pip_settings(monkeypatch: pytest.Monk
 
 def test_clean_environment_lets_the_caller_override() -> None:
     assert clean_environment({"LANG": "C", "PATH": "/x"})["PATH"] == "/x"
-
-
-def test_wrapped_command(tmp_path: Path) -> None:
-    root, work = tmp_path / "root", Path("/srv/pkg")
-    command = wrapped_command(root, ["python3", "-V"], work, {"A": "1"}, [work, work / "sub"])
-    assert command[:4] == ["unshare", "--mount", "--fork", "--"]
-    assert command[4:6] == ["sh", "-c"]
-    separator = command.index("--", 4)
-    assert command[8:separator] == [str(root), "/proc", "/sys", "/dev", "/srv/pkg"]
-    inner = command[separator + 1 :]
-    assert inner[:3] == ["/usr/bin/env", "-i", "--chdir=/srv/pkg"]
-    assert "A=1" in inner and "HOME=/root" in inner
-    assert inner[-2:] == ["python3", "-V"]
-
-
-def test_enter_script_mounts_at_the_same_path_then_chroots() -> None:
-    assert 'mount --rbind "$1" "$root$1"' in ul._ENTER_SCRIPT
-    assert ul._ENTER_SCRIPT.endswith('exec chroot "$root" "$@"')
 
 
 def test_mount_list_dedupes_and_drops_nested_binds() -> None:
