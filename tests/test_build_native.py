@@ -388,3 +388,37 @@ def test_check_fetches_and_patches_without_building(built: Project, tmp_path: Pa
     [report] = json.loads(result.stdout)
     assert report["ok"] is True and Path(report["log"]).is_file()
     assert project.wheelhouse_snapshot() == before
+
+
+@pytest.mark.parametrize(
+    "command", [["list"], ["list", "--json"], ["build", "--native", "tinyyaml"]]
+)
+def test_corrupt_build_record_is_named(built: Project, tmp_path: Path, command: list[str]) -> None:
+    project = clone(built, tmp_path)
+    [wheel] = project.wheelhouse.glob("*.whl")
+    record = wheel.with_name(wheel.name + ".build.json")
+    record.write_text('{"project": "tinyyaml", "version"')
+    before = project.wheelhouse_snapshot()
+    result = project.factory(*command)
+    assert_refused(project, result, 2, f"ERROR: {record}: not a readable build record (", before)
+    assert f"hint: remove it and {wheel.name} from {project.wheelhouse}" in result.stderr
+    assert result.stdout == ""
+
+
+def test_list_shows_recipes_and_their_wheels(built: Project) -> None:
+    [wheel] = built.wheelhouse.glob("*.whl")
+    result = built.factory("list")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["tinyyaml", "1.0", "build", "0", "git", wheel.name]
+    result = built.factory("list", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [
+        {
+            "project": "tinyyaml",
+            "version": "1.0",
+            "build_number": 0,
+            "source": "git",
+            "patches": 1,
+            "wheels": [wheel.name],
+        }
+    ]
