@@ -355,4 +355,4 @@ def _build_wheel(
         binds=binds,
         on_line=progress.output_line,
     )
-    return single_wheel(out_dir)
+    return single_wheel(out_dir, "python -m build", log)
