@@ -122,9 +122,11 @@ def build(
     host = choose_host(native, workspace, progress)
     planned = plan(selected, recipes, host, workspace.wheelhouse, force=force)
     prepare_system(planned, host, workspace)
-    results = execute_all(planned, host, workspace, progress)
+    report = execute_all(planned, host, workspace, progress)
     if as_json:
-        click.echo(json.dumps([dataclasses.asdict(r) for r in results], indent=2))
+        click.echo(json.dumps([dataclasses.asdict(r) for r in report.results], indent=2))
+    if (error := report.error()) is not None:
+        raise error
 
 
 def choose_host(native: bool, workspace: Workspace, progress: Progress) -> BuildHost:
