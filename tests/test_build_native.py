@@ -479,3 +479,22 @@ def test_force_rebuilds_but_keeps_the_published_wheel(built: Project, tmp_path: 
     assert project.wheelhouse_snapshot() == before
     records = sorted((project.root / "builds" / "tinyyaml").glob("*.json"))
     assert [json.loads(r.read_text())["outcome"] for r in records] == ["success"]
+
+
+def test_the_callers_pip_and_compiler_settings_do_not_reach_the_build(
+    built: Project, tmp_path: Path
+) -> None:
+    project = clone(built, tmp_path)
+    poisoned = {
+        "PIP_CONSTRAINT": "/nonexistent/constraints.txt",
+        "PIP_INDEX_URL": "file:///nonexistent/simple",
+        "PIP_NO_INDEX": "1",
+        "PIP_REQUIRE_VIRTUALENV": "1",
+        "CFLAGS": "-fno-such-compiler-flag",
+    }
+    result = project.factory("build", "--native", "--force", "tinyyaml", extra_env=poisoned)
+    assert result.returncode == 0, result.stderr
+    assert "tinyyaml 1.0: building (forced (--force))" in result.stderr
+    [log] = (project.root / "builds" / "tinyyaml").glob("*.log")
+    assert "nonexistent" not in log.read_text()
+    assert "no-such-compiler-flag" not in log.read_text()
