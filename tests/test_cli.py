@@ -7,6 +7,7 @@ import signal
 import sys
 from pathlib import Path
 
+import click
 import pytest
 
 from factory import cli
@@ -100,7 +101,7 @@ def test_unknown_option_is_one_error(
 def test_every_command_that_reads_recipes_or_wheels_takes_the_directory_options(
     command: str,
 ) -> None:
-    assert isinstance(cli.cli, cli.click.Group)
+    assert isinstance(cli.cli, click.Group)
     options = {o for p in cli.cli.commands[command].params for o in getattr(p, "opts", [])}
     assert set(DIRECTORY_OPTIONS) <= options
 
