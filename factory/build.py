@@ -205,6 +205,7 @@ class BuildReport:
 
     results: list[BuildResult]
     errors: dict[NormalizedName, FactoryError]
+    logs: Path  # where every build's log is
 
     def error(self) -> FactoryError | None:
         """The one error the command ends with: None when nothing failed."""
@@ -215,7 +216,7 @@ class BuildReport:
         return BuildFailed(
             f"{len(self.errors)} of {len(self.results)} builds failed: "
             f"{', '.join(sorted(self.errors))}",
-            hint="each failure is reported above; every build's log is under the logs directory",
+            hint=f"each failure is reported above; every build's log is under {self.logs}",
             details=tuple(f"{name}: {e.message}" for name, e in sorted(self.errors.items())),
         )
 
@@ -254,7 +255,7 @@ def execute_all(
             unavailable.add(build.name)
             results.append(BuildResult(build.name, "failed", error.message))
             progress.message(f"{label}: FAILED: {error.message}")
-    return BuildReport(results, errors)
+    return BuildReport(results, errors, workspace.logs)
 
 
 def _execute_locked(

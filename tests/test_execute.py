@@ -124,6 +124,9 @@ def test_several_failures_end_in_one_error_naming_each(
     assert isinstance(error, BuildFailed) and error.exit_code == 4
     assert error.message == "2 of 3 builds failed: one, two"
     assert error.details == ("one: compile error", "two: sha256 mismatch")
+    assert error.hint == (
+        f"each failure is reported above; every build's log is under {workspace.logs}"
+    )
     assert [r.action for r in report.results] == ["failed", "failed", "built"]
 
 
