@@ -6,13 +6,14 @@ logged the same way, can be interrupted cleanly and fail with the same kind of e
 
 from __future__ import annotations
 
+import codecs
 import collections
 import contextlib
 import os
+import selectors
 import shlex
 import signal
 import subprocess
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,6 +24,9 @@ from .errors import BuildFailed, EnvironmentProblem, StepTimeout
 
 TAIL_LINES = 40
 KILL_GRACE_SECONDS = 5.0
+# How long processes a command left running may keep writing after it exited.
+DRAIN_SECONDS = 2.0
+POLL_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
@@ -51,7 +55,9 @@ def run(
     """Run ``argv`` with stdout and stderr merged into ``log`` (appended).
 
     The child gets its own session so that a timeout or Ctrl-C kills every process
-    it started (compilers, chroots), not just the direct child.
+    it started (compilers, chroots), not just the direct child. The output is read in
+    this thread, so a background process that keeps the pipe open after the command
+    exited cannot make the factory wait for it: it is killed (see _read_until_done).
     """
     argv = tuple(str(a) for a in argv)
     log_file: IO[str] | None = None
@@ -60,49 +66,154 @@ def run(
         log_file = log.open("a", encoding="utf-8", errors="replace")
         log_file.write(format_command(argv) + "\n")
         log_file.flush()
-    tail: collections.deque[str] = collections.deque(maxlen=None if capture else TAIL_LINES)
+    output = _Output(log_file, capture, on_line)
     started = time.monotonic()
     try:
+        proc = _start(argv, cwd, env)
         try:
-            proc = subprocess.Popen(
-                argv,
-                cwd=cwd,
-                env=dict(env) if env is not None else None,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                text=True,
-                encoding="utf-8",
-                errors="replace",
-            )
-        except FileNotFoundError:
-            raise EnvironmentProblem(
-                f"{argv[0]} is not installed (needed to run: {shlex.join(argv)})",
-                hint=f"install {argv[0]} (`make deps` installs every tool the factory uses)",
-            ) from None
-        reader = threading.Thread(target=_pump, args=(proc, log_file, tail, on_line), daemon=True)
-        reader.start()
-        try:
-            returncode = proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
+            returncode = _read_until_done(proc, output, started, timeout)
+        except _Timeout:
             _kill_tree(proc)
-            reader.join(timeout=KILL_GRACE_SECONDS)
             raise StepTimeout(
                 f"{argv[0]} ran past its timeout of {timeout:g} s and was killed",
                 hint=_log_hint(log, "raise the recipe's build.timeout if the build is just slow"),
+                details=output.tail_lines(),
             ) from None
-        except BaseException:  # Ctrl-C or any other interruption: leave no orphans.
+        except BaseException:  # Ctrl-C, SIGTERM or any other interruption: leave no orphans.
             _kill_tree(proc)
             raise
-        reader.join()
+        finally:
+            assert proc.stdout is not None
+            proc.stdout.close()
     finally:
+        output.finish()
         if log_file is not None:
             log_file.close()
-    result = RunResult(argv, returncode, time.monotonic() - started, "".join(tail))
+    result = RunResult(argv, returncode, time.monotonic() - started, output.text())
     if check and returncode != 0:
         raise CommandFailed(result, log)
     return result
+
+
+def _start(
+    argv: tuple[str, ...], cwd: Path | None, env: Mapping[str, str] | None
+) -> subprocess.Popen[bytes]:
+    try:
+        return subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=dict(env) if env is not None else None,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    except FileNotFoundError as error:
+        if cwd is not None and str(error.filename) == str(cwd):
+            raise EnvironmentProblem(
+                f"cannot run {argv[0]}: its working directory {cwd} does not exist"
+            ) from None
+        raise EnvironmentProblem(
+            f"{argv[0]} is not installed (needed to run: {shlex.join(argv)})",
+            hint=f"install {argv[0]} (`make deps` installs every tool the factory uses)",
+        ) from None
+    except PermissionError:
+        raise EnvironmentProblem(
+            f"{argv[0]} is not executable (needed to run: {shlex.join(argv)})",
+            hint=f"check the permissions of {argv[0]}",
+        ) from None
+
+
+class _Timeout(Exception):
+    pass
+
+
+class _Output:
+    """Where a command's output goes: the log, the caller's callback, and the tail kept."""
+
+    def __init__(
+        self, log_file: IO[str] | None, capture: bool, on_line: Callable[[str], None] | None
+    ) -> None:
+        self._log_file = log_file
+        self._on_line = on_line
+        self._tail: collections.deque[str] = collections.deque(
+            maxlen=None if capture else TAIL_LINES
+        )
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._partial = ""
+
+    def feed(self, chunk: bytes) -> None:
+        text = self._partial + self._decoder.decode(chunk)
+        *lines, self._partial = text.split("\n")
+        for line in lines:
+            self._line(line + "\n")
+
+    def finish(self) -> None:
+        text = self._partial + self._decoder.decode(b"", final=True)
+        self._partial = ""
+        if text:
+            self._line(text)
+
+    def _line(self, line: str) -> None:
+        self._tail.append(line)
+        if self._log_file is not None:
+            self._log_file.write(line)
+            self._log_file.flush()
+        if self._on_line is not None:
+            self._on_line(line.rstrip("\n"))
+
+    def text(self) -> str:
+        return "".join(self._tail)
+
+    def tail_lines(self) -> tuple[str, ...]:
+        return tuple(line.rstrip("\n") for line in list(self._tail)[-TAIL_LINES:])
+
+
+def _read_until_done(
+    proc: subprocess.Popen[bytes], output: _Output, started: float, timeout: float | None
+) -> int:
+    """Copy the output until the command has exited and the pipe is closed; its exit code.
+
+    The pipe stays open as long as any process holds its write end, e.g. a daemon the
+    command started in the background (``sh -c 'sleep 300 &'``). Once the command itself
+    has exited, such leftovers get DRAIN_SECONDS to finish writing, then the whole
+    process group is killed and reading stops, so the call always returns.
+    """
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    deadline = None if timeout is None else started + timeout
+    exited_at: float | None = None
+    killed_leftovers = False
+    with selectors.DefaultSelector() as selector:
+        selector.register(fd, selectors.EVENT_READ)
+        while True:
+            now = time.monotonic()
+            if exited_at is None and proc.poll() is not None:
+                exited_at = now
+            if exited_at is None and deadline is not None and now >= deadline:
+                raise _Timeout
+            if exited_at is not None and now - exited_at >= DRAIN_SECONDS:
+                if killed_leftovers:
+                    break  # a process outside the group (it called setsid) holds the pipe
+                _kill_group(proc.pid, signal.SIGKILL)
+                killed_leftovers, exited_at = True, now
+            wait = POLL_SECONDS if deadline is None else min(POLL_SECONDS, deadline - now)
+            if selector.select(max(wait, 0.0)):
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    break  # every writer is gone
+                output.feed(chunk)
+    returncode = proc.wait()
+    # Background processes the command left behind must not outlive it either.
+    _kill_group(proc.pid, signal.SIGKILL)
+    return returncode
+
+
+def _kill_group(pgid: int, sig: signal.Signals) -> None:
+    # The group outlives its leader while any member is alive; once all are gone the
+    # id is free and there is nothing to kill.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
 
 
 class CommandFailed(BuildFailed):
@@ -122,23 +233,7 @@ def _log_hint(log: Path | None, advice: str) -> str:
     return f"{advice}; full log: {log}" if log is not None else advice
 
 
-def _pump(
-    proc: subprocess.Popen[str],
-    log_file: IO[str] | None,
-    tail: collections.deque[str],
-    on_line: Callable[[str], None] | None,
-) -> None:
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        tail.append(line)
-        if log_file is not None:
-            log_file.write(line)
-            log_file.flush()
-        if on_line is not None:
-            on_line(line.rstrip("\n"))
-
-
-def _kill_tree(proc: subprocess.Popen[str]) -> None:
+def _kill_tree(proc: subprocess.Popen[bytes]) -> None:
     """SIGTERM the child's process group, then SIGKILL what is left after a grace period."""
     for sig, wait in ((signal.SIGTERM, KILL_GRACE_SECONDS), (signal.SIGKILL, None)):
         try:

@@ -8,7 +8,9 @@ modules only.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import shutil
+import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -22,6 +24,7 @@ from ._fs import write_atomically
 from .builders.base import BuildHost
 from .errors import BuildFailed, ConfigError, FactoryError
 from .hashing import sha256_file
+from .locks import exclusive_lock
 from .progress import Progress, format_seconds
 from .recipe import LoadedRecipe
 from .records import (
@@ -196,45 +199,102 @@ def prepare_system(planned: Sequence[PlannedBuild], host: BuildHost, workspace: 
         host.install_system_packages(wanted, workspace.logs / "system-packages.log")
 
 
+@dataclass(frozen=True)
+class BuildReport:
+    """Every planned build's result, and the errors of those that failed."""
+
+    results: list[BuildResult]
+    errors: dict[NormalizedName, FactoryError]
+    logs: Path  # where every build's log is
+
+    def error(self) -> FactoryError | None:
+        """The one error the command ends with: None when nothing failed."""
+        if not self.errors:
+            return None
+        if len(self.errors) == 1:
+            return next(iter(self.errors.values()))
+        return BuildFailed(
+            f"{len(self.errors)} of {len(self.results)} builds failed: "
+            f"{', '.join(sorted(self.errors))}",
+            hint=f"each failure is reported above; every build's log is under {self.logs}",
+            details=tuple(f"{name}: {e.message}" for name, e in sorted(self.errors.items())),
+        )
+
+
+# How long a build waits for another process building the same inputs, in multiples of
+# the recipe's step timeout: the holder's own steps time out well before that.
+LOCK_WAIT_STEPS = 4
+
+
 def execute_all(
     planned: Sequence[PlannedBuild], host: BuildHost, workspace: Workspace, progress: Progress
-) -> list[BuildResult]:
+) -> BuildReport:
     """Run the planned builds in order; a failure skips what depends on it, not the rest."""
     results: list[BuildResult] = []
-    failed: dict[NormalizedName, FactoryError] = {}
+    errors: dict[NormalizedName, FactoryError] = {}
+    unavailable: set[NormalizedName] = set()  # failed, or skipped because a dependency was
     for build in planned:
         label = f"{build.name} {build.loaded.recipe.version}"
-        blocked = [d for d in build.loaded.recipe.build.requires if canonicalize_name(d) in failed]
+        blocked = [
+            d for d in build.loaded.recipe.build.requires if canonicalize_name(d) in unavailable
+        ]
         if blocked:
             reason = f"build dependency {blocked[0]} failed"
             progress.message(f"{label}: skipped, {reason}")
-            failed[build.name] = BuildFailed(f"{build.name} not built: {reason}")
+            unavailable.add(build.name)
             results.append(BuildResult(build.name, "skipped", reason))
             continue
         if build.action != "build":
             progress.message(f"{label}: {build.reason}; nothing to do")
             results.append(BuildResult(build.name, build.action, build.reason))
             continue
-        progress.message(f"{label}: building ({build.reason}) on {host.name}")
         try:
-            record = execute(build, host, workspace, progress)
+            results.append(_execute_locked(build, host, workspace, progress))
         except FactoryError as error:
-            failed[build.name] = error
+            errors[build.name] = error
+            unavailable.add(build.name)
             results.append(BuildResult(build.name, "failed", error.message))
             progress.message(f"{label}: FAILED: {error.message}")
-            continue
-        assert record.wheel is not None
-        results.append(
-            BuildResult(build.name, "built", build.reason, record.wheel.filename, record.log)
+    return BuildReport(results, errors, workspace.logs)
+
+
+def _execute_locked(
+    build: PlannedBuild, host: BuildHost, workspace: Workspace, progress: Progress
+) -> BuildResult:
+    """Build unless another process building the same inputs got there first.
+
+    Two builds of one fingerprint would write the same log, record and wheel; the
+    second waits for the first and then finds its wheel instead of building again.
+    """
+    label = f"{build.name} {build.loaded.recipe.version}"
+
+    def say_waiting(holder: str) -> None:
+        progress.message(
+            f"{label}: another factory process ({holder}) is building the same inputs; "
+            "waiting for it"
         )
-    if len(failed) == 1:
-        raise next(iter(failed.values()))
-    if failed:
-        raise BuildFailed(
-            f"{len(failed)} of {len(planned)} builds failed: {', '.join(sorted(failed))}",
-            hint=f"each build's log is under {workspace.logs}",
-        )
-    return results
+
+    lock = workspace.locks / f"build-{build.name}-{build.fingerprint[:16]}.lock"
+    wait_limit = LOCK_WAIT_STEPS * float(build.loaded.recipe.build.timeout)
+    with exclusive_lock(
+        lock, what=f"the build of {label}", wait_limit=wait_limit, on_wait=say_waiting
+    ) as waited:
+        if waited and (wheel := published_wheel(workspace.wheelhouse, build.fingerprint)):
+            reason = f"up to date: {wheel} (built by the other process)"
+            progress.message(f"{label}: {reason}; nothing to do")
+            return BuildResult(build.name, "up-to-date", reason, wheel)
+        progress.message(f"{label}: building ({build.reason}) on {host.name}")
+        record = execute(build, host, workspace, progress)
+    assert record.wheel is not None
+    return BuildResult(build.name, "built", build.reason, record.wheel.filename, record.log)
+
+
+def published_wheel(wheelhouse: Path, digest: str) -> str | None:
+    """The wheelhouse's wheel built from inputs with this fingerprint, if there is one."""
+    for record in wheelhouse_records(wheelhouse):
+        if record.fingerprint == digest and record.wheel is not None:
+            return record.wheel.filename
+    return None
 
 
 def execute(
@@ -249,9 +309,10 @@ def execute(
     log = workspace.logs / build.name / f"{stem}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text("")
-    work = workspace.scratch / f"{build.name}-{build.fingerprint[:12]}"
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
+    # A directory of its own: another build of the same package (other inputs, or
+    # another wheelhouse) may be running at the same time.
+    workspace.scratch.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f"{build.name}-{stem}-", dir=workspace.scratch))
     record = BuildRecord(
         project=recipe.name,
         version=recipe.version,
@@ -294,7 +355,11 @@ def execute(
             metadata.sha256,
         )
         record.outcome = "success"
-        kept = add_to_wheelhouse(workspace.wheelhouse, wheel, metadata.content, record)
+        # One writer at a time: two builds with different inputs can make the same file
+        # name (--force), and "is it there already?" must be answered by the one adding.
+        wheelhouse_lock = workspace.locks / f"wheelhouse-{_path_key(workspace.wheelhouse)}.lock"
+        with exclusive_lock(wheelhouse_lock, what=str(workspace.wheelhouse), wait_limit=600):
+            kept = add_to_wheelhouse(workspace.wheelhouse, wheel, metadata.content, record)
         if kept:
             progress.message(
                 f"  kept the existing {wheel.name}: published files never get new bytes"
@@ -311,6 +376,10 @@ def execute(
     total = format_seconds(sum(record.steps.values()))
     progress.message(f"  -> {workspace.wheelhouse / record.wheel.filename} ({total})")
     return record
+
+
+def _path_key(path: Path) -> str:
+    return hashlib.sha256(str(path).encode()).hexdigest()[:16]
 
 
 def _build_wheel(
@@ -355,4 +424,4 @@ def _build_wheel(
         binds=binds,
         on_line=progress.output_line,
     )
-    return single_wheel(out_dir)
+    return single_wheel(out_dir, "python -m build", log)

@@ -6,14 +6,16 @@ Errors are turned into one ``ERROR:`` line plus a hint here and nowhere else.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import platform
 import signal
 import sys
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -27,58 +29,68 @@ if TYPE_CHECKING:
 # Each command imports what it needs when it runs: `factory index` on a large
 # wheelhouse should not pay a third of a second for the recipe models and builders.
 
-F = TypeVar("F", bound=Callable[..., Any])
+
+@dataclass(frozen=True)
+class DirectoryOptions:
+    """The directory options every command that reads recipes or the wheelhouse takes."""
+
+    recipes: Path
+    patches: Path | None  # None: patches/ beside the recipes
+    wheelhouse: Path
+    logs: Path
+
+    def workspace(self) -> Workspace:
+        recipes = self.recipes.absolute()
+        return Workspace(
+            recipes=recipes,
+            patches=(self.patches or recipes.parent / "patches").absolute(),
+            wheelhouse=self.wheelhouse.absolute(),
+            logs=self.logs.absolute(),
+            cache=default_cache_dir().absolute(),
+        )
 
 
-def workspace_options(command: F) -> F:
-    """The directory options every command shares."""
-    options = [
-        click.option(
-            "--recipes",
-            "recipes_dir",
-            type=click.Path(path_type=Path),
-            default=Path("recipes"),
-            show_default=True,
-            help="Recipe directory.",
-        ),
-        click.option(
-            "--patches",
-            "patches_dir",
-            type=click.Path(path_type=Path),
-            default=None,
-            help="Patch directory [default: patches/ beside the recipes].",
-        ),
-        click.option(
-            "--wheelhouse",
-            type=click.Path(path_type=Path),
-            default=Path("wheelhouse"),
-            show_default=True,
-            help="Where finished wheels and their records go.",
-        ),
-        click.option(
-            "--logs",
-            "logs_dir",
-            type=click.Path(path_type=Path),
-            default=Path("builds"),
-            show_default=True,
-            help="Build logs and records, failed builds too.",
-        ),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
-
-
-def make_workspace(
-    recipes_dir: Path, patches_dir: Path | None, wheelhouse: Path, logs_dir: Path
-) -> Workspace:
-    return Workspace(
-        recipes=recipes_dir.absolute(),
-        patches=(patches_dir or recipes_dir.absolute().parent / "patches").absolute(),
-        wheelhouse=wheelhouse.absolute(),
-        logs=logs_dir.absolute(),
-        cache=default_cache_dir().absolute(),
+def _directory_option(name: str, default: Path | None, help_text: str) -> Any:
+    return click.option(
+        f"--{name}",
+        f"{name}_dir",
+        # A file where a directory belongs is refused before anything runs.
+        type=click.Path(path_type=Path, file_okay=False),
+        default=default,
+        show_default=default is not None,
+        help=help_text,
     )
+
+
+def directory_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Add --recipes, --patches, --wheelhouse and --logs; the command gets them as ``dirs``."""
+
+    @functools.wraps(command)
+    def with_directories(
+        *args: Any,
+        recipes_dir: Path,
+        patches_dir: Path | None,
+        wheelhouse_dir: Path,
+        logs_dir: Path,
+        **kwargs: Any,
+    ) -> None:
+        dirs = DirectoryOptions(recipes_dir, patches_dir, wheelhouse_dir, logs_dir)
+        command(*args, dirs=dirs, **kwargs)
+
+    options = [
+        _directory_option("recipes", Path("recipes"), "Recipe directory."),
+        _directory_option(
+            "patches", None, "Patch directory [default: patches/ beside the recipes]."
+        ),
+        _directory_option(
+            "wheelhouse", Path("wheelhouse"), "Where finished wheels and their records go."
+        ),
+        _directory_option("logs", Path("builds"), "Build logs and records, failed builds too."),
+    ]
+    decorated: Callable[..., None] = with_directories
+    for option in reversed(options):
+        decorated = option(decorated)
+    return decorated
 
 
 @click.group()
@@ -97,21 +109,21 @@ def cli(debug: bool) -> None:
     "--native", is_flag=True, help="Build for this host's architecture instead of riscv64."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
-@workspace_options
+@directory_options
 def build(
     packages: tuple[str, ...],
     build_all: bool,
     force: bool,
     native: bool,
     as_json: bool,
-    **dirs: Any,
+    dirs: DirectoryOptions,
 ) -> None:
     """Build, repair and test wheels for PACKAGES (or --all)."""
     from .build import execute_all, plan, prepare_system
     from .progress import Progress
     from .recipe import load_recipes, select
 
-    workspace = make_workspace(**dirs)
+    workspace = dirs.workspace()
     if not packages and not build_all:
         raise ConfigError(
             "name the packages to build, or pass --all", hint="`factory list` shows the recipes"
@@ -122,9 +134,11 @@ def build(
     host = choose_host(native, workspace, progress)
     planned = plan(selected, recipes, host, workspace.wheelhouse, force=force)
     prepare_system(planned, host, workspace)
-    results = execute_all(planned, host, workspace, progress)
+    report = execute_all(planned, host, workspace, progress)
     if as_json:
-        click.echo(json.dumps([dataclasses.asdict(r) for r in results], indent=2))
+        click.echo(json.dumps([dataclasses.asdict(r) for r in report.results], indent=2))
+    if (error := report.error()) is not None:
+        raise error
 
 
 def choose_host(native: bool, workspace: Workspace, progress: Progress) -> BuildHost:
@@ -146,13 +160,13 @@ def choose_host(native: bool, workspace: Workspace, progress: Progress) -> Build
 @cli.command()
 @click.argument("packages", nargs=-1)
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
-@workspace_options
-def check(packages: tuple[str, ...], as_json: bool, **dirs: Any) -> None:
+@directory_options
+def check(packages: tuple[str, ...], as_json: bool, dirs: DirectoryOptions) -> None:
     """Validate recipes and apply every patch to its source; compiles nothing."""
     from .check import check_recipes
     from .recipe import load_recipes, select
 
-    workspace = make_workspace(**dirs)
+    workspace = dirs.workspace()
     recipes = load_recipes(workspace.recipes, workspace.patches)
     chosen = select(recipes, packages) if packages else list(recipes.values())
     results = check_recipes(chosen, workspace)
@@ -179,13 +193,13 @@ def check(packages: tuple[str, ...], as_json: bool, **dirs: Any) -> None:
 
 @cli.command(name="list")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
-@workspace_options
-def list_recipes(as_json: bool, **dirs: Any) -> None:
+@directory_options
+def list_recipes(as_json: bool, dirs: DirectoryOptions) -> None:
     """List the recipes and the wheels built from them."""
     from .recipe import load_recipes
     from .records import wheelhouse_records
 
-    workspace = make_workspace(**dirs)
+    workspace = dirs.workspace()
     recipes = load_recipes(workspace.recipes, workspace.patches)
     built: dict[str, list[str]] = {}
     for record in wheelhouse_records(workspace.wheelhouse):
@@ -231,20 +245,20 @@ def list_recipes(as_json: bool, **dirs: Any) -> None:
 @click.option("--pre", "allow_pre", is_flag=True, help="Include pre-releases and dev releases.")
 @click.option("--local", "allow_local", is_flag=True, help="Include local versions (1.0+x).")
 @click.option("--json", "as_json", is_flag=True, help="Print what changed as JSON.")
-@workspace_options
+@directory_options
 def index(
     out_dir: Path,
     base_url: str | None,
     allow_pre: bool,
     allow_local: bool,
     as_json: bool,
-    **dirs: Any,
+    dirs: DirectoryOptions,
 ) -> None:
     """Write the static index of the wheelhouse into index/ (only what changed)."""
     # Imported here: `factory build` should not pay for loading the index renderer.
     from .index import IndexOptions, IndexSettings, generate_index
 
-    workspace = make_workspace(**dirs)
+    workspace = dirs.workspace()
     report = generate_index(
         IndexOptions(
             wheelhouse=workspace.wheelhouse,
@@ -280,14 +294,8 @@ def check_base_url(url: str | None) -> str | None:
 @click.argument("target")
 @click.option("--reason", default=None, help="Why (shown by pip when the file is installed).")
 @click.option("--undo", is_flag=True, help="Remove the yank instead.")
-@click.option(
-    "--wheelhouse",
-    type=click.Path(path_type=Path),
-    default=Path("wheelhouse"),
-    show_default=True,
-    help="Where the built wheels are.",
-)
-def yank(target: str, reason: str | None, undo: bool, wheelhouse: Path) -> None:
+@directory_options
+def yank(target: str, reason: str | None, undo: bool, dirs: DirectoryOptions) -> None:
     """Yank (PEP 592) a wheel file or a release (NAME==VERSION) from the index.
 
     Installers then skip it unless it is pinned exactly. Takes effect at the next
@@ -296,6 +304,7 @@ def yank(target: str, reason: str | None, undo: bool, wheelhouse: Path) -> None:
     from .index.yanks import unyank
     from .index.yanks import yank as add_yank
 
+    wheelhouse = dirs.wheelhouse
     if undo:
         key = unyank(wheelhouse.absolute(), target)
         click.echo(f"no longer yanked: {key}")
@@ -369,7 +378,7 @@ def main() -> None:
     debug = "--debug" in sys.argv[1:]
     signal.signal(signal.SIGTERM, _raise_terminated)
     try:
-        cli.main(standalone_mode=False)
+        cli.main(prog_name="factory", standalone_mode=False)
     except FactoryError as error:
         if debug:
             traceback.print_exc()
@@ -382,6 +391,13 @@ def main() -> None:
     except click.exceptions.Abort:
         click.echo("ERROR: interrupted", err=True)
         sys.exit(130)
+    except click.UsageError as error:
+        # One line like every other error (click's own format spans several).
+        message = " ".join(error.format_message().split())
+        click.echo(f"ERROR: {message}", err=True)
+        command = error.ctx.command_path if error.ctx is not None else "factory"
+        click.echo(f"  hint: `{command} --help` lists the options", err=True)
+        sys.exit(error.exit_code)
     except click.ClickException as error:
         error.show()
         sys.exit(error.exit_code)

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from .errors import ConfigError
+
 if TYPE_CHECKING:
     from .recipe import LoadedRecipe
 
@@ -106,5 +108,21 @@ def wheelhouse_records(wheelhouse: Path) -> list[BuildRecord]:
     for path in sorted(wheelhouse.glob(f"*.whl{RECORD_SUFFIX}")):
         wheel = path.with_name(path.name.removesuffix(RECORD_SUFFIX))
         if wheel.is_file():
-            records.append(BuildRecord.from_json(path.read_text(encoding="utf-8")))
+            records.append(read_record(path))
     return records
+
+
+def read_record(path: Path) -> BuildRecord:
+    """A build record from its file; one that does not parse is bad input, named."""
+    try:
+        return BuildRecord.from_json(path.read_text(encoding="utf-8"))
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        # ValueError covers invalid JSON and bytes that are not UTF-8; the others, JSON
+        # of the wrong shape (a list, a missing or unknown field).
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        wheel = path.name.removesuffix(RECORD_SUFFIX)
+        raise ConfigError(
+            f"{path}: not a readable build record ({reason})",
+            hint=f"remove it and {wheel} from {path.parent}, then build again "
+            "(the factory writes both anew)",
+        ) from None

@@ -8,7 +8,7 @@ from pathlib import Path
 from packaging.utils import parse_wheel_filename
 
 from .builders.base import BuildHost
-from .errors import BuildFailed
+from .errors import NoWheelProduced, RepairProducedNothing, SeveralWheelsProduced
 from .recipe import RepairSettings
 
 
@@ -45,7 +45,14 @@ def repair(
         timeout=timeout,
         binds=[wheel.parent, out_dir],
     )
-    return single_wheel(out_dir)
+    wheels = sorted(out_dir.glob("*.whl"))
+    if not wheels:
+        raise RepairProducedNothing(
+            f"auditwheel repair exited 0 but wrote no wheel into {out_dir}",
+            hint=f"its output in {log} says why; `auditwheel show {wheel.name}` shows the "
+            "policies the wheel meets (repair.policy in the recipe picks one)",
+        )
+    return single_wheel(out_dir, "auditwheel repair", log)
 
 
 def add_build_tag(
@@ -66,14 +73,22 @@ def add_build_tag(
         timeout=timeout,
         binds=[wheel.parent],
     )
-    return single_wheel(wheel.parent)
+    return single_wheel(wheel.parent, "wheel tags", log)
 
 
-def single_wheel(directory: Path) -> Path:
+def single_wheel(directory: Path, made_by: str, log: Path) -> Path:
+    """The one wheel ``made_by`` left in ``directory`` (each step gets a fresh directory)."""
     wheels = sorted(directory.glob("*.whl"))
-    if len(wheels) != 1:
-        raise BuildFailed(
-            f"expected one wheel in {directory}, found {len(wheels)}: "
-            f"{', '.join(w.name for w in wheels) or 'none'}"
+    if len(wheels) > 1:
+        raise SeveralWheelsProduced(
+            f"{made_by} made {len(wheels)} wheels, expected one: "
+            f"{', '.join(w.name for w in wheels)}",
+            hint="a recipe builds one wheel: point build.subdirectory at one project, "
+            "or write a recipe per wheel",
+        )
+    if not wheels:
+        raise NoWheelProduced(
+            f"{made_by} exited 0 but left no wheel in {directory}",
+            hint=f"the build backend's output in {log} says what it made instead",
         )
     return wheels[0]

@@ -34,3 +34,8 @@ class Workspace:
     def scratch(self) -> Path:
         """Per-build work trees; under the cache so that a userland can bind it."""
         return self.cache / "work"
+
+    @property
+    def locks(self) -> Path:
+        """Lock files that serialise factory processes working on the same thing."""
+        return self.cache / "locks"

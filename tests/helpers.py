@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,9 +46,11 @@ class Project:
         path.write_text(text)
         return path
 
-    def factory(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    def factory(
+        self, *args: str, timeout: float = 600, extra_env: Mapping[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         """Run the real `factory` command line in this project."""
-        env = {**os.environ, "FACTORY_CACHE_DIR": str(self.cache)}
+        env = {**os.environ, "FACTORY_CACHE_DIR": str(self.cache), **(extra_env or {})}
         return subprocess.run(
             [sys.executable, "-m", "factory", *args],
             cwd=self.root,

@@ -6,8 +6,10 @@ same code inside the emulated userland (tests/test_userland_*.py).
 
 from __future__ import annotations
 
+import hashlib
 import http.server
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -388,3 +390,111 @@ def test_check_fetches_and_patches_without_building(built: Project, tmp_path: Pa
     [report] = json.loads(result.stdout)
     assert report["ok"] is True and Path(report["log"]).is_file()
     assert project.wheelhouse_snapshot() == before
+
+
+@pytest.mark.parametrize(
+    "command", [["list"], ["list", "--json"], ["build", "--native", "tinyyaml"]]
+)
+def test_corrupt_build_record_is_named(built: Project, tmp_path: Path, command: list[str]) -> None:
+    project = clone(built, tmp_path)
+    [wheel] = project.wheelhouse.glob("*.whl")
+    record = wheel.with_name(wheel.name + ".build.json")
+    record.write_text('{"project": "tinyyaml", "version"')
+    before = project.wheelhouse_snapshot()
+    result = project.factory(*command)
+    assert_refused(project, result, 2, f"ERROR: {record}: not a readable build record (", before)
+    assert f"hint: remove it and {wheel.name} from {project.wheelhouse}" in result.stderr
+    assert result.stdout == ""
+
+
+def test_list_shows_recipes_and_their_wheels(built: Project) -> None:
+    [wheel] = built.wheelhouse.glob("*.whl")
+    result = built.factory("list")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["tinyyaml", "1.0", "build", "0", "git", wheel.name]
+    result = built.factory("list", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [
+        {
+            "project": "tinyyaml",
+            "version": "1.0",
+            "build_number": 0,
+            "source": "git",
+            "patches": 1,
+            "wheels": [wheel.name],
+        }
+    ]
+
+
+def test_two_builds_of_one_package_at_once(tmp_path: Path, cache: Path) -> None:
+    """Both succeed; one builds, the other waits for it and finds its wheel up to date."""
+    project = Project(tmp_path / "project", cache)
+    fork = project.root / "fork"
+    commit = make_tiny_fork(fork)
+    project.recipe("tinyyaml", tiny_recipe(fork, commit))
+    project.patch("tinyyaml", "0001-flavour.patch", TINY_PATCH)
+    env = {**os.environ, "FACTORY_CACHE_DIR": str(project.cache)}
+    argv = [sys.executable, "-m", "factory", "build", "--native", "--json", "tinyyaml"]
+    runs = [
+        subprocess.Popen(
+            argv, cwd=project.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]  # fmt: skip
+    outputs = [run.communicate(timeout=600) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    results = [json.loads(stdout)[0] for stdout, _ in outputs]
+    assert sorted(r["action"] for r in results) == ["built", "up-to-date"], results
+    builder, waiter = sorted(range(2), key=lambda i: results[i]["action"] != "built")
+    assert "waiting for it" in outputs[waiter][1]
+    assert "tinyyaml 1.0: building (" not in outputs[waiter][1]
+    assert "tinyyaml 1.0: building (" in outputs[builder][1]
+    [wheel] = project.wheelhouse.glob("*.whl")
+    assert results[builder]["wheel"] == results[waiter]["wheel"] == wheel.name
+    record = json.loads(wheel.with_name(wheel.name + ".build.json").read_text())
+    assert record["outcome"] == "success"
+    assert record["wheel"]["sha256"] == hashlib.sha256(wheel.read_bytes()).hexdigest()
+    catalog = (project.wheelhouse / "catalog.tsv").read_text().splitlines()
+    assert [line.split("\t")[0] for line in catalog[1:]] == [wheel.name]
+    # One build, one log and one record of it, whole: from the first command to the last.
+    logs = sorted((project.root / "builds" / "tinyyaml").iterdir())
+    assert [p.suffix for p in logs] == [".json", ".log"]
+    log = Path(record["log"]).read_text()
+    assert log.count("+ ") >= 4 and "auditwheel" in log and "-m pip install" in log
+    assert json.loads(logs[0].read_text())["outcome"] == "success"
+    # Each build's scratch directory is its own and is gone afterwards.
+    assert list((project.cache / "work").iterdir()) == []
+
+
+def test_force_rebuilds_but_keeps_the_published_wheel(built: Project, tmp_path: Path) -> None:
+    project = clone(built, tmp_path)
+    before = project.wheelhouse_snapshot()
+    [wheel] = project.wheelhouse.glob("*.whl")
+    result = project.factory("build", "--native", "--force", "tinyyaml")
+    assert result.returncode == 0, result.stderr
+    assert "tinyyaml 1.0: building (forced (--force))" in result.stderr
+    assert f"kept the existing {wheel.name}: published files never get new bytes" in (result.stderr)
+    # The wheel, its metadata, record and catalog line are all as they were.
+    assert project.wheelhouse_snapshot() == before
+    records = sorted((project.root / "builds" / "tinyyaml").glob("*.json"))
+    assert [json.loads(r.read_text())["outcome"] for r in records] == ["success"]
+
+
+def test_the_callers_pip_and_compiler_settings_do_not_reach_the_build(
+    built: Project, tmp_path: Path
+) -> None:
+    project = clone(built, tmp_path)
+    poisoned = {
+        "PIP_CONSTRAINT": "/nonexistent/constraints.txt",
+        "PIP_INDEX_URL": "file:///nonexistent/simple",
+        "PIP_NO_INDEX": "1",
+        "PIP_REQUIRE_VIRTUALENV": "1",
+        "CFLAGS": "-fno-such-compiler-flag",
+    }
+    result = project.factory("build", "--native", "--force", "tinyyaml", extra_env=poisoned)
+    assert result.returncode == 0, result.stderr
+    assert "tinyyaml 1.0: building (forced (--force))" in result.stderr
+    [log] = (project.root / "builds" / "tinyyaml").glob("*.log")
+    assert "nonexistent" not in log.read_text()
+    assert "no-such-compiler-flag" not in log.read_text()

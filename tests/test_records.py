@@ -5,8 +5,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 from packaging.utils import NormalizedName
 
+from factory.errors import ConfigError
 from factory.recipe import LoadedRecipe, load_recipes
 from factory.records import (
     RECORD_SUFFIX,
@@ -241,3 +243,30 @@ def test_wheelhouse_records_ignore_records_without_their_wheel(tmp_path: Path) -
 def test_wheelhouse_records_of_an_empty_or_missing_wheelhouse(tmp_path: Path) -> None:
     assert wheelhouse_records(tmp_path) == []
     assert wheelhouse_records(tmp_path / "missing") == []
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"{not json", b"\xff\xfe", b"[1, 2]", b"{}", b'{"project": "demo"}'],
+    ids=["malformed", "not-utf8", "a-list", "empty-object", "missing-fields"],
+)
+def test_corrupt_record_beside_its_wheel_is_named(tmp_path: Path, content: bytes) -> None:
+    wheelhouse = tmp_path / "wheelhouse"
+    wheelhouse.mkdir()
+    filename = "demo-1.0-0-cp313-cp313-linux_riscv64.whl"
+    (wheelhouse / filename).write_bytes(b"zip")
+    record = wheelhouse / (filename + RECORD_SUFFIX)
+    record.write_bytes(content)
+
+    with pytest.raises(ConfigError) as caught:
+        wheelhouse_records(wheelhouse)
+
+    error = caught.value
+    assert error.exit_code == 2
+    assert error.message.startswith(f"{record}: not a readable build record (")
+    assert "\n" not in error.message
+    assert error.hint == (
+        f"remove it and {filename} from {wheelhouse}, then build again "
+        "(the factory writes both anew)"
+    )
+    assert record.read_bytes() == content

@@ -22,9 +22,9 @@ from factory.builders.userland import (
     Userland,
     UserlandPaths,
     UserlandSpec,
-    clean_environment,
     mount_list,
     prepare_mount_point,
+    userland_environment,
 )
 from factory.errors import ConfigError, EnvironmentProblem
 
@@ -118,7 +118,7 @@ def test_cache_layout(tmp_path: Path) -> None:
 def test_clean_environment_drops_the_hosts_pip_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PIP_FIND_LINKS", "/opt/wheels")
     monkeypatch.setenv("PIP_CONSTRAINT", "/etc/xdg/pip/constraints.txt")
-    env = clean_environment({"CFLAGS": "-O2"})
+    env = userland_environment({"CFLAGS": "-O2"})
     assert not {"PIP_FIND_LINKS", "PIP_CONSTRAINT"} & env.keys()
     assert env["PIP_CERT"] == env["SSL_CERT_FILE"] == "/etc/ssl/certs/ca-certificates.crt"
     assert env["HOME"] == "/root" and env["LANG"] == "C.UTF-8" and env["CFLAGS"] == "-O2"
@@ -126,7 +126,7 @@ def test_clean_environment_drops_the_hosts_pip_settings(monkeypatch: pytest.Monk
 
 
 def test_clean_environment_lets_the_caller_override() -> None:
-    assert clean_environment({"LANG": "C", "PATH": "/x"})["PATH"] == "/x"
+    assert userland_environment({"LANG": "C", "PATH": "/x"})["PATH"] == "/x"
 
 
 def test_mount_list_dedupes_and_drops_nested_binds() -> None:

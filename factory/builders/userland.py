@@ -30,6 +30,7 @@ from .._run import RunResult, run
 from ..errors import ConfigError, EnvironmentProblem
 from ..hashing import sha256_file
 from .debian import available_packages, missing_packages, package_name
+from .environment import DEFAULT_PATH, NETWORK_VARIABLES, clean_environment
 
 OnLine = Callable[[str], None] | None
 
@@ -143,24 +144,22 @@ class UserlandPaths:
         return self.root.with_name(f".{self.key}{suffix}.tmp-{os.getpid()}")
 
 
-def clean_environment(env: Mapping[str, str]) -> dict[str, str]:
-    """The inner process's whole environment: nothing leaks in from the host.
+def userland_environment(env: Mapping[str, str]) -> dict[str, str]:
+    """The inner process's whole environment: nothing leaks in from the host but proxies.
 
     The host's PIP_* settings (find-links, file:// extra indexes, constraints) name
     host-only paths and break pip inside; the CA variables point at the host bundle
     copied in on every entry, which is what lets pip through an intercepting proxy.
     """
     base = {
-        "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "PATH": DEFAULT_PATH,
         "HOME": "/root",
         "LANG": "C.UTF-8",
         "SSL_CERT_FILE": CA_BUNDLE,
         "PIP_CERT": CA_BUNDLE,
         "REQUESTS_CA_BUNDLE": CA_BUNDLE,
-        "PIP_DISABLE_PIP_VERSION_CHECK": "1",  # a network round trip per pip call
-        "PIP_ROOT_USER_ACTION": "ignore",
     }
-    return base | dict(env)
+    return clean_environment(env, base=base, keep=NETWORK_VARIABLES)
 
 
 def mount_list(binds: Iterable[Path]) -> list[Path]:
@@ -178,7 +177,7 @@ def wrapped_command(
     root: Path, argv: Sequence[str], cwd: Path, env: Mapping[str, str], binds: Iterable[Path]
 ) -> list[str]:
     """The host command line that runs ``argv`` inside ``root``; see _ENTER_SCRIPT."""
-    env_args = [f"{name}={value}" for name, value in clean_environment(env).items()]
+    env_args = [f"{name}={value}" for name, value in userland_environment(env).items()]
     mounts = [str(path) for path in mount_list(binds)]
     inner = ["/usr/bin/env", "-i", f"--chdir={cwd}", *env_args, *argv]
     return [*_UNSHARE, "sh", "-c", _ENTER_SCRIPT, "enter", str(root), *mounts, "--", *inner]
