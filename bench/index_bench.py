@@ -65,7 +65,6 @@ from wheelzip import wheel_zip  # bench/ is the script's own directory
 
 from factory.catalog import CatalogEntry, append_to_catalog
 from factory.index import layout
-from factory.index.generate import MAX_WORKERS
 from factory.records import (
     RECORD_SUFFIX,
     BuildRecord,
@@ -523,15 +522,15 @@ def one_round(
 
 def io_floor(wheelhouse: Path, index: Path, work: Path) -> Step:
     """io_floor.py: the factory's full output written with no work in between, by one
-    process and by as many as the factory forks (writers contend for the directories'
-    locks, so more is not always faster): the faster of the two."""
+    process and by two (writers contend for the directories' locks, so more is not
+    always faster): the faster of the two, a bound on any writer of these pages."""
     pages = work / "pages.tsv"
     links = {layout.FILES_LINK, layout.LOGS_LINK}
     pages.write_text(
         "".join(f"{p}\t{s[1]}\n" for p, s in snapshot(index).items() if p not in links), "utf-8"
     )
     steps = []
-    for processes in sorted({1, min(len(os.sched_getaffinity(0)), MAX_WORKERS)}):
+    for processes in sorted({1, min(len(os.sched_getaffinity(0)), 2)}):
         out = work / f"floor-{processes}"
         out.mkdir()
         script = REPO / "bench" / "io_floor.py"
