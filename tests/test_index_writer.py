@@ -522,3 +522,13 @@ def test_links_follow_the_wheelhouse_when_it_moves(wheelhouse: Path, tmp_path: P
     assert report.written == ("files",) and report.rendered == ()
     assert os.readlink(out / "files") == "../../moved"
     assert_index_resolves(out)
+
+
+def test_requires_python_is_published_as_the_wheel_writes_it(tmp_path: Path) -> None:
+    house = tmp_path / "wheelhouse"
+    add_wheel(house, tmp_path / "scratch", "alpha", "1.0", requires_python=">=3.9, <4")
+    out = tmp_path / "index"
+    index(house, out)
+    assert 'data-requires-python="&gt;=3.9, &lt;4"' in (out / "simple/alpha/index.html").read_text()
+    [entry] = json.loads((out / "simple/alpha/index.json").read_text())["files"]
+    assert entry["requires-python"] == ">=3.9, <4"  # packaging would say "<4,>=3.9"
