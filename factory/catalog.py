@@ -17,10 +17,12 @@ import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from .records import BuildRecord
 
 from .errors import ConfigError
-from .records import BuildRecord
 
 CATALOG_FILE = "catalog.tsv"
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})

@@ -33,11 +33,14 @@ import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .._fs import write_atomically
 from ..errors import ConfigError
 from . import layout
-from .model import ProjectSummary
+
+if TYPE_CHECKING:
+    from .model import ProjectSummary
 
 FORMAT = 3
 TEMP_PREFIX = ".factory-tmp."
@@ -124,6 +127,8 @@ def read_manifest(out: Path, *, header_only: bool = False) -> Manifest:
             if not isinstance(header, dict) or header.get("format") != FORMAT:
                 raise _unreadable(path, "unknown format")
             projects = {} if header_only else json.loads(handle.readline())
+        from .model import ProjectSummary  # packaging: not needed by a run with nothing new
+
     except FileNotFoundError:
         return Manifest()
     except ValueError as exc:
