@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 
 
 def write(out: str, pages: list[list[str]]) -> None:
@@ -34,6 +35,7 @@ def write(out: str, pages: list[list[str]]) -> None:
 
 
 def main(wheelhouse: str, pages_list: str, out: str, processes: str) -> None:
+    started = time.perf_counter()
     os.listdir(wheelhouse)
     with open(f"{wheelhouse}/catalog.tsv", encoding="utf-8") as handle:
         handle.read().split("\n")
@@ -56,6 +58,8 @@ def main(wheelhouse: str, pages_list: str, out: str, processes: str) -> None:
         if status != 0:
             sys.exit(f"a writer failed ({status})")
     os.sync()
+    seconds = time.perf_counter() - started
+    print(f"io floor: {len(pages)} pages by {workers} process(es) in {seconds:.3f} s")
 
 
 if __name__ == "__main__":

@@ -2,9 +2,9 @@
 
 The index needs a few facts per wheel (hash, size, metadata hash, Requires-Python,
 build time, log). Reading them from 100,000 JSON records costs seconds; from this one
-file, a tenth of that. The records stay the truth: a line only counts while its wheel
-and record are in the wheelhouse, the last line for a file name wins, and a wheel
-without a line is read from its record (and its line appended) by the next index run.
+file, a tenth of that. Lines are appended by whatever adds a wheel (``factory build``,
+``factory adopt``); the index only reads them. A line only counts while its wheel is
+in the wheelhouse, and the last line for a file name wins.
 
 Tab-separated rather than JSON lines: splitting is five times cheaper than decoding,
 and only the free-text fields (project, Requires-Python, log) can ever need escaping.
@@ -17,9 +17,12 @@ import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from .records import BuildRecord
+if TYPE_CHECKING:
+    from .records import BuildRecord
+
+from .errors import ConfigError
 
 CATALOG_FILE = "catalog.tsv"
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -29,13 +32,13 @@ _UNESCAPES = {"\\": "\\", "t": "\t", "n": "\n", "r": "\r"}
 
 class CatalogEntry(NamedTuple):
     filename: str
-    project: str  # as the recipe spells it
+    project: str  # as the recipe (or an adopted wheel's METADATA) spells it
     version: str
     sha256: str
     size: int
     metadata_sha256: str  # of <wheel>.metadata beside it; "" in records older than it
     requires_python: str  # "" when the wheel declares none
-    started: str  # ISO 8601, the build's start: the index's upload time
+    started: str  # ISO 8601, the build's start: the index's upload time; "" if not built here
     log: str  # the build log's path when it was built, "" when unknown
 
     @classmethod
@@ -81,11 +84,21 @@ def _unescape(match: re.Match[str]) -> str:
 
 def read_catalog(wheelhouse: Path) -> dict[str, str]:
     """File name -> its newest line (unparsed: most runs only need a few of them)."""
+    path = wheelhouse / CATALOG_FILE
     try:
-        with open(wheelhouse / CATALOG_FILE, encoding="utf-8", newline="\n") as handle:
-            text = handle.read()
+        with open(path, "rb") as handle:
+            data = handle.read()
     except FileNotFoundError:
         return {}
+    try:
+        text = data.decode()
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(
+            f"{path}:{line}: not UTF-8 ({exc.reason})",
+            hint="the catalog is written by `factory build` and `factory adopt`; remove "
+            "or fix that line, then `factory adopt` the wheel it was for",
+        ) from None
     lines = text.split("\n")
     lines.pop()  # "" after the last newline, or a line a killed writer left unfinished
     return {line[: line.find("\t")]: line for line in lines if not line.startswith("#")}

@@ -291,6 +291,33 @@ def check_base_url(url: str | None) -> str | None:
 
 
 @cli.command()
+@click.argument("wheels", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--wheelhouse",
+    type=click.Path(path_type=Path),
+    default=Path("wheelhouse"),
+    show_default=True,
+    help="Where the built wheels are.",
+)
+def adopt(wheels: tuple[Path, ...], wheelhouse: Path) -> None:
+    """Add wheels built elsewhere (WHEEL_OR_DIR...) to the wheelhouse, for the index.
+
+    Each wheel is checked, then copied in with its .metadata (PEP 658) and catalog line.
+    A name already in the wheelhouse with other bytes is refused.
+    """
+    from .adopt import adopt as adopt_wheels
+    from .adopt import wheels_to_adopt
+
+    results = adopt_wheels(wheelhouse.absolute(), wheels_to_adopt(wheels))
+    for result in results:
+        click.echo(f"{result.outcome}: {result.filename}")
+    adopted = sum(1 for r in results if r.outcome != "unchanged")
+    click.echo(
+        f"{wheelhouse}/: {adopted} of {len(results)} wheel{'s' if len(results) != 1 else ''} added"
+    )
+
+
+@cli.command()
 @click.argument("target")
 @click.option("--reason", default=None, help="Why (shown by pip when the file is installed).")
 @click.option("--undo", is_flag=True, help="Remove the yank instead.")

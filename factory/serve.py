@@ -11,9 +11,13 @@ import contextlib
 import functools
 import http.server
 import os
+import urllib.parse
 from pathlib import Path
 
 import click
+
+from . import _fs
+from .errors import ConfigError
 
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 
@@ -36,8 +40,19 @@ def wants_json(accept: str) -> bool:
     return best_json > 0 and best_json >= best_html
 
 
+def is_bookkeeping(url_path: str) -> bool:
+    """The factory's own files (manifest, journal, lock, temporary files) are not part of
+    the index: a URL naming one, in any folder, gets a 404."""
+    name = url_path.split("?", 1)[0].split("#", 1)[0].rstrip("/").rpartition("/")[2]
+    name = urllib.parse.unquote(name)
+    return name.startswith((".factory-", _fs.TEMP_PREFIX))
+
+
 class IndexHandler(http.server.SimpleHTTPRequestHandler):
     def send_head(self):  # type: ignore[no-untyped-def]  # the base class is untyped
+        if is_bookkeeping(self.path):
+            self.send_error(404, "File not found")
+            return None
         path = self.translate_path(self.path)
         json_page = os.path.join(path, "index.json")
         if (
@@ -57,7 +72,19 @@ class IndexHandler(http.server.SimpleHTTPRequestHandler):
 
 def serve_directory(directory: Path, port: int) -> None:
     handler = functools.partial(IndexHandler, directory=str(directory))
-    with http.server.ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
+    if not 0 <= port <= 65535:
+        raise ConfigError(
+            f"--port {port} is not a TCP port",
+            hint="pass --port with a number from 1024 to 65535 (0: any free one)",
+        )
+    try:
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot serve on 127.0.0.1:{port} ({exc.strerror})",
+            hint="another program uses that port: pick another with --port (0: any free one)",
+        ) from None
+    with server:
         url = f"http://127.0.0.1:{server.server_address[1]}/simple/"
         click.echo(f"serving {directory} at {url} (Ctrl-C stops)")
         click.echo(f"  pip install --index-url {url} PACKAGE")

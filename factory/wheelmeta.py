@@ -12,7 +12,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from packaging.metadata import Metadata
+from packaging.metadata import Metadata, parse_email
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
 from .errors import ConfigError
@@ -24,7 +24,7 @@ METADATA_SUFFIX = ".metadata"  # PEP 658: the metadata file's URL is the wheel's
 class WheelMetadata:
     name: str
     version: str
-    requires_python: str | None
+    requires_python: str | None  # the Requires-Python header as written
     content: bytes  # the METADATA file, byte for byte
 
     @property
@@ -74,5 +74,8 @@ def read_wheel_metadata(wheel: Path) -> WheelMetadata:
             f"its file name says {name} {version}",
             hint="the wheel was renamed or built wrongly; rebuild it",
         )
-    requires_python = str(metadata.requires_python) if metadata.requires_python else None
+    # The header exactly as written: PyPI serves it so (data-requires-python, PEP 503),
+    # where packaging's SpecifierSet would reorder and respace it.
+    raw, _ = parse_email(content)
+    requires_python = raw.get("requires_python") or None
     return WheelMetadata(str(metadata.name), str(version), requires_python, content)

@@ -11,6 +11,7 @@ import functools
 import http.server
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -235,3 +236,35 @@ def test_factory_serve_negotiates_json(negotiating_server: Server, tmp_path: Pat
 )
 def test_wants_json(accept: str, json: bool) -> None:
     assert wants_json(accept) is json
+
+
+def test_factory_serve_hides_its_bookkeeping(negotiating_server: Server, site: Path) -> None:
+    base = negotiating_server.url.removesuffix("simple/")
+    (site / "simple" / ".factory-tmp.index.html").write_text("half a page")
+    for path in (
+        ".factory-manifest.json",
+        ".factory-lock",
+        "simple/.factory-tmp.index.html",
+        "%2Efactory-manifest.json",
+    ):
+        assert requests.get(base + path, timeout=30).status_code == 404, path
+    assert requests.get(base + "index.html", timeout=30).status_code == 200
+    assert (site / ".factory-manifest.json").is_file()  # there, but not served
+
+
+@pytest.mark.parametrize("port", ["in-use", "65536"])
+def test_factory_serve_on_a_bad_port_is_one_error(site: Path, port: str) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        number = str(taken.getsockname()[1]) if port == "in-use" else port
+        result = subprocess.run(
+            [sys.executable, "-m", "factory", "serve", "--dir", str(site), "--port", number],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 2
+    [error, hint] = result.stderr.splitlines()
+    assert error.startswith("ERROR: ") and number in error
+    assert hint.startswith("  hint: ") and "--port" in hint

@@ -12,7 +12,6 @@ from factory.errors import ConfigError
 from factory.index.model import (
     Build,
     IndexedProject,
-    IndexSettings,
     WheelInput,
     assemble_project,
     summarize,
@@ -26,8 +25,8 @@ from factory.index.render import (
     simple_project_json,
     simple_root_html,
     simple_root_json,
-    tracks_url,
 )
+from factory.index.settings import IndexSettings
 
 SHA_A = "a" * 64
 SHA_M = "b" * 64
@@ -113,7 +112,7 @@ def test_yank_without_reason_and_by_release() -> None:
 
 
 def test_tracks_meta_for_projects_on_pypi() -> None:
-    tracked = project(wheel(DEMO), tracks=(tracks_url("demo"),))
+    tracked = project(wheel(DEMO), tracks=("https://pypi.org/simple/demo/",))
     page = simple_project_html(tracked, FINAL).decode()
     assert '<meta name="pypi:tracks" content="https://pypi.org/simple/demo/">' in page
     data = json.loads(simple_project_json(tracked, FINAL))
@@ -159,7 +158,7 @@ def test_json_pages_are_canonical_json() -> None:
         wheel("demo-1.1-py3-none-any.whl", requires_python=None),
         wheel("demo-1.2-py3-none-any.whl"),
         yanks={"demo==1.0": 'bad "quote" ünicode', "demo==1.1": ""},
-        tracks=(tracks_url("demo"),),
+        tracks=("https://pypi.org/simple/demo/",),
     )
     page = simple_project_json(item, FINAL)
     canonical = json.dumps(

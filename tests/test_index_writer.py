@@ -18,7 +18,6 @@ from factory.catalog import CATALOG_FILE
 from factory.cli import cli
 from factory.errors import ConfigError
 from factory.index import IndexOptions, IndexReport, IndexSettings, generate_index
-from factory.index import generate as generate_module
 from factory.index import writer as writer_module
 from factory.index.yanks import yank
 
@@ -244,40 +243,36 @@ def test_pre_releases_need_the_option(wheelhouse: Path, tmp_path: Path) -> None:
     assert "beta-2.0rc1" in (out / "simple/beta/index.html").read_text()
 
 
-def test_wheels_without_records_are_read_once(wheelhouse: Path, tmp_path: Path) -> None:
-    wheel = make_wheel(wheelhouse, "epsilon", "1.0", requires_python=">=3.10")
-    out = tmp_path / "index"
-    index(wheelhouse, out)
-    data = json.loads((out / "simple/epsilon/index.json").read_text())
-    [entry] = data["files"]
-    assert entry["hashes"]["sha256"] == hashlib.sha256(wheel.read_bytes()).hexdigest()
-    assert entry["requires-python"] == ">=3.10" and "upload-time" not in entry
-    # Its metadata file is added to the wheelhouse (published through files/).
-    metadata = (out / "files" / f"{wheel.name}.metadata").read_bytes()
-    assert entry["core-metadata"]["sha256"] == hashlib.sha256(metadata).hexdigest()
-    assert b"Name: epsilon" in metadata
-    assert index(wheelhouse, out).rendered == ()
-
-
-def test_a_wheelhouse_without_catalog_is_read_from_its_records(
+def test_a_wheel_without_a_catalog_line_is_an_error_until_adopted(
     wheelhouse: Path, tmp_path: Path
 ) -> None:
-    """Wheels added before the catalog existed: read from their records, then catalogued."""
-    expected = tmp_path / "expected"
-    index(wheelhouse, expected)
-    catalog = wheelhouse / CATALOG_FILE
-    lines = catalog.read_text()
-    catalog.unlink()
     out = tmp_path / "index"
     index(wheelhouse, out)
-    assert sorted(catalog.read_text().splitlines()) == sorted(lines.splitlines())
-    pages = {p: sha for p, (sha, _) in snapshot(out).items() if not p.startswith(".factory")}
-    assert pages == {
-        p: sha for p, (sha, _) in snapshot(expected).items() if not p.startswith(".factory")
-    }
-    # A line a killed writer left unfinished is ignored; the record is read instead.
-    catalog.write_text(lines[:-20])
-    assert index(wheelhouse, tmp_path / "again").projects == 3
+    before, wheelhouse_before = snapshot(out), snapshot(wheelhouse)
+    wheel = make_wheel(wheelhouse, "epsilon", "1.0", requires_python=">=3.10")
+    with pytest.raises(ConfigError) as error:
+        index(wheelhouse, out)
+    assert error.value.message.startswith(f"{wheel}: a wheel without a line in")
+    assert f"factory adopt {wheel}" in error.value.hint
+    assert snapshot(out) == before  # nothing in index/ changed
+    assert snapshot(wheelhouse).keys() == {*wheelhouse_before, wheel.name}
+    result = CliRunner().invoke(cli, ["adopt", "--wheelhouse", str(wheelhouse), str(wheel)])
+    assert result.exit_code == 0, result.output
+    assert f"catalogued: {wheel.name}" in result.output
+    index(wheelhouse, out)
+    [entry] = json.loads((out / "simple/epsilon/index.json").read_text())["files"]
+    assert entry["hashes"]["sha256"] == hashlib.sha256(wheel.read_bytes()).hexdigest()
+    assert entry["requires-python"] == ">=3.10" and "upload-time" not in entry
+    metadata = (out / "files" / f"{wheel.name}.metadata").read_bytes()
+    assert entry["core-metadata"]["sha256"] == hashlib.sha256(metadata).hexdigest()
+    assert "build record" not in (out / "projects/epsilon.html").read_text()
+
+
+def test_the_index_never_writes_into_the_wheelhouse(wheelhouse: Path, tmp_path: Path) -> None:
+    (wheelhouse / "beta-1.0-py3-none-any.whl.metadata").unlink()
+    before = snapshot(wheelhouse)
+    index(wheelhouse, tmp_path / "index")
+    assert snapshot(wheelhouse) == before
 
 
 def test_build_logs_and_failed_builds(wheelhouse: Path, tmp_path: Path) -> None:
@@ -338,14 +333,9 @@ def test_refuses_to_overwrite_files_it_did_not_write(wheelhouse: Path, tmp_path:
 @pytest.mark.parametrize(
     ("case", "message"),
     [
-        ("bad-name", r"beta_1\.2-py3-none-any\.whl: not a valid wheel file name"),
-        (
-            "mismatch",
-            r"zeta-1\.0-py3-none-any\.whl: its metadata says zeta 2\.0, "
-            r"its file name says zeta 1\.0",
-        ),
+        ("uncatalogued", r"theta-1\.0-py3-none-any\.whl: a wheel without a line in"),
         ("collision", r"project names 'Beta' and 'beta' collide after normalization"),
-        ("corrupt", r"theta-1\.0-py3-none-any\.whl: corrupt wheel"),
+        ("not-utf8", r"catalog\.tsv:6: not UTF-8"),
     ],
 )
 def test_bad_input_is_one_clear_error_and_the_index_is_intact(
@@ -355,20 +345,35 @@ def test_bad_input_is_one_clear_error_and_the_index_is_intact(
     index(wheelhouse, out)
     before = snapshot(out)
     scratch = tmp_path / "bad"
-    if case == "bad-name":
-        (wheelhouse / "beta_1.2-py3-none-any.whl").write_bytes(b"PK")
-    elif case == "mismatch":
-        make_wheel(wheelhouse, "zeta", "1.0", metadata_version="2.0")
+    if case == "uncatalogued":
+        (wheelhouse / "theta-1.0-py3-none-any.whl").write_bytes(b"not a zip")
     elif case == "collision":
         add_wheel(wheelhouse, scratch, "beta", "1.5", project="Beta")
-    elif case == "corrupt":
-        (wheelhouse / "theta-1.0-py3-none-any.whl").write_bytes(b"not a zip")
+    elif case == "not-utf8":
+        with open(wheelhouse / CATALOG_FILE, "ab") as catalog:
+            catalog.write(b"beta-9.0-py3-none-any.whl\t\xff\n")
     wheelhouse_before = sorted(wheelhouse.iterdir())
     with pytest.raises(ConfigError, match=message):
         index(wheelhouse, out)
     assert snapshot(out) == before
     assert sorted(wheelhouse.iterdir()) == wheelhouse_before
     assert_index_resolves(out)
+
+
+@pytest.mark.parametrize("where", ["projects", "simple"])
+def test_a_file_where_a_page_directory_goes_is_one_error(
+    wheelhouse: Path, tmp_path: Path, where: str
+) -> None:
+    out = tmp_path / "index"
+    out.mkdir()
+    (out / where).write_text("mine")
+    with pytest.raises(ConfigError) as error:
+        index(wheelhouse, out)
+    assert error.value.message == (
+        f"{out / where} is a file where the index needs a directory; nothing was changed"
+    )
+    assert sorted(p.name for p in out.iterdir()) == [".factory-lock", where]
+    assert (out / where).read_text() == "mine"
 
 
 def test_a_wheel_replaced_by_hand_is_republished_with_its_new_hash(
@@ -424,7 +429,7 @@ def test_a_crash_at_any_point_leaves_a_usable_index(
         monkeypatch.setattr(writer_module, "_make_link", link)
         monkeypatch.setattr(writer_module, "write_atomically", atomically)
         # A kill, not an error: nothing gets to clean up after it.
-        monkeypatch.setattr(generate_module, "abort", lambda *args: None)
+        monkeypatch.setattr(writer_module, "abort", lambda *args: None)
         try:
             index(wheelhouse, out)
         except KeyboardInterrupt:
@@ -479,28 +484,6 @@ def test_recipe_yanks_are_validated_and_do_not_change_the_fingerprint(tmp_path: 
         assert problem in "\n".join(error.value.details)
 
 
-def test_worker_processes_write_the_same_index(
-    wheelhouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A large run is split across forked workers: same bytes, same errors, same refusals."""
-    monkeypatch.setattr(generate_module, "PARALLEL_MIN_PROJECTS", 0)
-    one = tmp_path / "one"
-    generate_index(IndexOptions(wheelhouse=wheelhouse, out=one, workers=1))
-    two = tmp_path / "two"
-    generate_index(IndexOptions(wheelhouse=wheelhouse, out=two, workers=3))
-    assert {p: sha for p, (sha, _) in snapshot(one).items()} == {
-        p: sha for p, (sha, _) in snapshot(two).items()
-    }
-    # Bad input found by a worker: one clear error, nothing staged is left behind.
-    add_wheel(wheelhouse, tmp_path / "scratch", "delta", "1.0")
-    add_wheel(wheelhouse, tmp_path / "scratch", "delta", "1.1", project="Delta")
-    before = snapshot(two)
-    with pytest.raises(ConfigError, match="collide after normalization"):
-        generate_index(IndexOptions(wheelhouse=wheelhouse, out=two, workers=3))
-    assert snapshot(two) == before
-    assert not list(two.rglob(".factory-tmp.*")) and not (two / "simple/delta").exists()
-
-
 def test_a_killed_first_run_is_finished_by_the_next(
     wheelhouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -519,7 +502,7 @@ def test_a_killed_first_run_is_finished_by_the_next(
         real_write(path, data, fsync)
 
     monkeypatch.setattr(writer_module, "_write_file", write)
-    monkeypatch.setattr(generate_module, "abort", lambda *args: None)  # a kill cleans nothing
+    monkeypatch.setattr(writer_module, "abort", lambda *args: None)  # a kill cleans nothing
     with pytest.raises(KeyboardInterrupt):
         index(wheelhouse, out)
     assert (out / ".factory-journal.json").exists() and not (out / "simple/index.html").exists()
@@ -539,3 +522,13 @@ def test_links_follow_the_wheelhouse_when_it_moves(wheelhouse: Path, tmp_path: P
     assert report.written == ("files",) and report.rendered == ()
     assert os.readlink(out / "files") == "../../moved"
     assert_index_resolves(out)
+
+
+def test_requires_python_is_published_as_the_wheel_writes_it(tmp_path: Path) -> None:
+    house = tmp_path / "wheelhouse"
+    add_wheel(house, tmp_path / "scratch", "alpha", "1.0", requires_python=">=3.9, <4")
+    out = tmp_path / "index"
+    index(house, out)
+    assert 'data-requires-python="&gt;=3.9, &lt;4"' in (out / "simple/alpha/index.html").read_text()
+    [entry] = json.loads((out / "simple/alpha/index.json").read_text())["files"]
+    assert entry["requires-python"] == ">=3.9, <4"  # packaging would say "<4,>=3.9"

@@ -7,6 +7,6 @@ index/ incrementally and atomically), ``generate`` (the one entry point tying th
 """
 
 from .generate import IndexOptions, IndexReport, generate_index
-from .model import IndexSettings
+from .settings import IndexSettings
 
 __all__ = ["IndexOptions", "IndexReport", "IndexSettings", "generate_index"]

@@ -1,68 +1,37 @@
 """`factory index`: bring index/ up to date with the wheelhouse, re-rendering only what changed.
 
-Each project gets a digest of everything its pages are made from (its wheelhouse
-listing and catalog lines, yanks, recipe, logs directory, the settings and the
-renderer's own code). A project whose digest is the one in the manifest is not read,
-rendered or written; its landing-page row comes from the manifest.
-
-Changed projects are read, rendered and staged by worker processes when there are
-many (a full run of a large index), each taking every n-th project; the pages are put
-in place by this process, in one commit (see the writer).
+First the inputs' stamp (``stamp``: ``stat`` calls only) is compared with the one in
+the manifest's header: when nothing can have changed, the run stops there, having
+imported and read almost nothing. Otherwise each project gets a digest of everything
+its pages are made from (its wheels' catalog lines, yanks, recipe, logs directory, the
+settings and the renderer's own code); a project whose digest is the one in the
+manifest is not read, rendered or written, and its landing-page row comes from the
+manifest. The changed projects are read, rendered and staged one after the other, and
+put in place in one commit (see the writer).
 """
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import hashlib
 import json
-import multiprocessing
 import os
-from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from packaging.utils import NormalizedName
-
-from ..errors import ConfigError
 from . import layout
-from .inputs import (
-    Wheelhouse,
-    WheelhouseRepairs,
-    log_listing,
-    logs_signature,
-    read_builds,
-    read_wheels,
-    recipe_tracks,
-    recipe_yanks,
-    scan_wheelhouse,
-)
-from .model import IndexSettings, assemble_project, summarize
-from .render import render_project, render_root
-from .writer import (
-    FSYNC_EACH_MAX,
-    Journal,
-    ProjectState,
-    Stager,
-    abort,
-    begin,
-    check_new,
-    commit,
-    locked,
-    read_journal,
-    read_manifest,
-)
-from .yanks import key_project, load_yanks
+from .settings import IndexSettings
+from .stamp import inputs_stamp
+from .writer import Manifest, locked, read_manifest
 
 if TYPE_CHECKING:
-    from ..recipe import LoadedRecipe
+    from packaging.utils import NormalizedName
 
-# Below this many changed projects, forking workers costs more than it saves.
-PARALLEL_MIN_PROJECTS = 500
-MAX_WORKERS = 4
+    from ..recipe import LoadedRecipe
+    from .inputs import Wheelhouse
+    from .writer import ProjectState, WritePlan
 
 
 @dataclass(frozen=True)
@@ -73,7 +42,6 @@ class IndexOptions:
     patches: Path | None = None
     logs: Path | None = None  # build logs and records (failed builds too); optional
     settings: IndexSettings = field(default_factory=IndexSettings)
-    workers: int | None = None  # None: one per CPU (up to 4) for a large run
 
 
 @dataclass(frozen=True)
@@ -88,21 +56,24 @@ class IndexReport:
 
 def generate_index(options: IndexOptions) -> IndexReport:
     """Render the wheelhouse into ``options.out``; see the writer for the guarantees."""
-    with locked(options.out), _gc_paused():
-        return _generate(options)
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    # Reading 100,000 wheels makes millions of small objects that all stay alive;
-    # the cyclic collector would rescan them again and again for nothing.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+    if options.logs is not None and not os.path.isdir(options.logs):
+        # Without a logs directory there is nothing to look up or link to.
+        options = replace(options, logs=None)
+    if options.recipes is not None and not options.recipes.is_dir():
+        options = replace(options, recipes=None)
+    with locked(options.out):
+        stamp = inputs_stamp(options.wheelhouse, options.recipes, options.logs)
+        settings_digest = _settings_digest(options.settings)
+        header = read_manifest(options.out, header_only=True)
+        if (
+            stamp
+            and header.inputs == stamp
+            and header.settings == settings_digest
+            and header.links == _links(options)
+            and not (options.out / layout.JOURNAL).exists()
+        ):
+            return IndexReport(options.out, header.projects_count, header.files_count, (), (), ())
+        return _generate(options, stamp, settings_digest, read_manifest(options.out))
 
 
 @dataclass(frozen=True)
@@ -115,10 +86,24 @@ class _Job:
     digest: str
 
 
-def _generate(options: IndexOptions) -> IndexReport:
-    if options.logs is not None and not os.path.isdir(options.logs):
-        # Without a logs directory there is nothing to look up or link to.
-        options = replace(options, logs=None)
+def _generate(
+    options: IndexOptions, stamp: str, settings_digest: str, manifest: Manifest
+) -> IndexReport:
+    # Imported here, not above: a run with nothing new needs none of it.
+    from ..errors import ConfigError
+    from .inputs import logs_signature, recipe_tracks, scan_wheelhouse
+    from .render import render_root
+    from .writer import (
+        Journal,
+        abort,
+        begin,
+        check_new,
+        commit,
+        plan_writes,
+        read_journal,
+        remember_inputs,
+    )
+
     out = options.out
     wheelhouse = scan_wheelhouse(options.wheelhouse)
     groups = wheelhouse.projects
@@ -129,13 +114,11 @@ def _generate(options: IndexOptions) -> IndexReport:
         )
     recipes = _load_recipes(options)
     yanks_by_project = _yanks_by_project(options.wheelhouse, recipes)
-    manifest = read_manifest(out)
     interrupted = read_journal(out)
-    settings_digest = _settings_digest(options.settings)
     changed_everything = manifest.settings != settings_digest
 
     jobs = []
-    for name in sorted(groups):
+    for name in groups:
         tracks = recipe_tracks(recipes[name]) if name in recipes else ()
         yanks = yanks_by_project.get(name, {})
         digest = _project_digest(
@@ -156,9 +139,10 @@ def _generate(options: IndexOptions) -> IndexReport:
     removed = sorted(manifest.projects.keys() - groups.keys())
     links = _links(options)
     if not jobs and not removed and interrupted == Journal() and links == manifest.links:
-        # Nothing changed: the root pages are made from the manifest's rows, as they were.
-        summaries = [s.summary for s in manifest.projects.values() if s.summary is not None]
-        return IndexReport(out, len(summaries), sum(s.files for s in summaries), (), (), ())
+        # Nothing changed after all (the stamp was too fresh to trust, or a file was
+        # touched): no page is written; the stamp is kept so the next run stops early.
+        remember_inputs(out, manifest, stamp)
+        return IndexReport(out, manifest.projects_count, manifest.files_count, (), (), ())
 
     new_pages = [page for job in jobs for page in layout.project_pages(job.name)]
     check_new(out, manifest, interrupted, [*links, *new_pages])
@@ -166,14 +150,11 @@ def _generate(options: IndexOptions) -> IndexReport:
         p for p in links.keys() | manifest.links.keys() if links.get(p) != manifest.links.get(p)
     }
     journal = begin(out, interrupted, [*(job.name for job in jobs), *removed], changed_links)
-    in_place = not manifest.projects  # nothing published yet: no old page to keep whole
-    fsync_each = len(new_pages) <= FSYNC_EACH_MAX  # else one sync() for everything
+    plan = plan_writes(manifest, interrupted, len(new_pages))
     try:
-        rendered, repairs = _render_and_stage(options, wheelhouse, jobs, in_place, fsync_each)
-        # Pages link to .metadata files: any the wheelhouse lacked are there before them.
-        repairs.apply(options.wheelhouse)
+        rendered = _render_and_stage(options, wheelhouse, jobs, plan)
     except BaseException:
-        abort(out, interrupted, new_pages, in_place)
+        abort(out, interrupted, new_pages, plan)
         raise
     states = {**manifest.projects, **rendered}
     for gone in removed:
@@ -188,8 +169,8 @@ def _generate(options: IndexOptions) -> IndexReport:
         render_root(summaries),
         links,
         settings_digest,
-        in_place,
-        fsync_each,
+        stamp,
+        plan,
     )
     return IndexReport(
         out=out,
@@ -201,70 +182,20 @@ def _generate(options: IndexOptions) -> IndexReport:
     )
 
 
-# --- reading, rendering and staging changed projects, in workers when there are many ---
-
-
-@dataclass(frozen=True)
-class _Work:
-    """What every worker needs; inherited by forked workers rather than pickled."""
-
-    options: IndexOptions
-    wheelhouse: Wheelhouse
-    jobs: Sequence[_Job]
-    fsync_each: bool
-    in_place: bool
-
-
-_work: _Work | None = None
-
-
 def _render_and_stage(
-    options: IndexOptions,
-    wheelhouse: Wheelhouse,
-    jobs: Sequence[_Job],
-    in_place: bool,
-    fsync_each: bool,
-) -> tuple[dict[str, ProjectState], WheelhouseRepairs]:
-    global _work
-    work = _Work(options, wheelhouse, jobs, fsync_each, in_place)
-    workers = options.workers or min(len(os.sched_getaffinity(0)), MAX_WORKERS)
-    if workers < 2 or len(jobs) < PARALLEL_MIN_PROJECTS:
-        return _render_share(work, 0, 1)
-    _work = work  # forked workers start with it
-    try:
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(workers, mp_context=context) as pool:
-            shares = list(pool.map(_render_forked_share, range(workers), [workers] * workers))
-    finally:
-        _work = None
+    options: IndexOptions, wheelhouse: Wheelhouse, jobs: list[_Job], plan: WritePlan
+) -> dict[str, ProjectState]:
+    """Read, render and stage every changed project's pages."""
+    from .inputs import log_listing, read_builds, read_wheels
+    from .model import assemble_project, summarize
+    from .render import render_project
+    from .writer import ProjectState, Stager
+
+    stager = Stager(str(options.out), plan)
     states: dict[str, ProjectState] = {}
-    repairs = WheelhouseRepairs()
-    for share_states, share_repairs in shares:
-        states.update(share_states)
-        repairs.catalog += share_repairs.catalog
-        repairs.metadata.update(share_repairs.metadata)
-    return dict(sorted(states.items())), repairs
-
-
-def _render_forked_share(
-    index: int, count: int
-) -> tuple[dict[str, ProjectState], WheelhouseRepairs]:
-    assert _work is not None, "workers are forked from _render_and_stage"
-    gc.disable()  # as in the parent: every object made here stays alive to the end
-    return _render_share(_work, index, count)
-
-
-def _render_share(
-    work: _Work, index: int, count: int
-) -> tuple[dict[str, ProjectState], WheelhouseRepairs]:
-    """Every ``count``-th job from ``index``: read, render and stage its pages."""
-    options, wheelhouse = work.options, work.wheelhouse
-    stager = Stager(str(options.out), work.fsync_each, work.in_place)
-    states: dict[str, ProjectState] = {}
-    repairs = WheelhouseRepairs()
-    for job in work.jobs[index::count]:
+    for job in jobs:
         log_names = log_listing(options.logs, job.name)
-        wheels = read_wheels(wheelhouse, job.name, log_names, repairs)
+        wheels = read_wheels(wheelhouse, job.name, log_names)
         builds = read_builds(options.logs, job.name, log_names)
         project = assemble_project(
             job.name, wheels, options.settings, job.yanks, job.tracks, builds
@@ -274,7 +205,7 @@ def _render_share(
             continue
         stager.stage(render_project(project, options.settings))
         states[job.name] = ProjectState(job.digest, summarize(project))
-    return states, repairs
+    return states
 
 
 def _links(options: IndexOptions) -> dict[str, str]:
@@ -290,7 +221,7 @@ def _links(options: IndexOptions) -> dict[str, str]:
 
 
 def _load_recipes(options: IndexOptions) -> Mapping[NormalizedName, LoadedRecipe]:
-    if options.recipes is None or not options.recipes.is_dir():
+    if options.recipes is None:
         return {}
     from ..recipe import load_recipes  # pydantic: loaded only when there are recipes
 
@@ -301,6 +232,9 @@ def _load_recipes(options: IndexOptions) -> Mapping[NormalizedName, LoadedRecipe
 def _yanks_by_project(
     wheelhouse: Path, recipes: Mapping[NormalizedName, LoadedRecipe]
 ) -> dict[str, dict[str, str]]:
+    from .inputs import recipe_yanks
+    from .yanks import key_project, load_yanks
+
     yanks = recipe_yanks(recipes)
     yanks.update(load_yanks(wheelhouse))  # a yank by command wins over the recipe's
     grouped: dict[str, dict[str, str]] = {}
@@ -328,7 +262,7 @@ def _settings_digest(settings: IndexSettings) -> str:
     """The settings plus the renderer's own code: a new factory re-renders every page."""
     digest = hashlib.sha256(repr(settings).encode())
     package = resources.files("factory")
-    for part in ("inputs", "model", "render", "layout", "generate"):
+    for part in ("inputs", "model", "render", "layout", "generate", "settings"):
         digest.update(package.joinpath(f"index/{part}.py").read_bytes())
     for template in sorted(package.joinpath("templates").iterdir(), key=lambda t: t.name):
         digest.update(template.name.encode() + template.read_bytes())

@@ -25,27 +25,13 @@ from packaging.version import InvalidVersion, Version
 
 from ..errors import ConfigError
 from ..wheelmeta import invalid_wheel_filename
+from .settings import IndexSettings
 
 
 @functools.lru_cache(maxsize=65536)
 def parse_version(text: str) -> Version:
     """Versions repeat (every wheel of a release has one): parse each text once."""
     return Version(text)
-
-
-@dataclass(frozen=True)
-class IndexSettings:
-    """How the index is rendered; changing any of these re-renders every page."""
-
-    base_url: str | None = None  # None: wheels are published in files/ and linked relatively
-    allow_pre: bool = False  # pre-releases and dev releases
-    allow_local: bool = False  # local versions (1.0+riscv64)
-
-    def includes(self, version: Version) -> bool:
-        """Final releases only unless allowed (a post-release of a final is final)."""
-        if version.is_prerelease and not self.allow_pre:  # is_prerelease covers .devN too
-            return False
-        return version.local is None or self.allow_local
 
 
 # Per-wheel data are NamedTuples: immutable and typed like frozen dataclasses, and five

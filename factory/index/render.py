@@ -23,12 +23,12 @@ import jinja2
 
 from ..records import RECORD_SUFFIX
 from . import layout
-from .model import IndexedFile, IndexedProject, IndexSettings, ProjectSummary
+from .model import IndexedFile, IndexedProject, ProjectSummary
+from .settings import IndexSettings
 
 # PEP 629. 1.0: PEP 503/592/658 (HTML) and 691 (JSON); 1.1: PEP 700 (versions, size,
 # upload-time); 1.2: PEP 708 (tracks). Clients warn only when the major version is new.
 API_VERSION = "1.2"
-PYPI_SIMPLE = "https://pypi.org/simple/"
 
 _STYLE_SHEET = resources.files("factory").joinpath("templates/style.css")
 _templates = jinja2.Environment(
@@ -39,11 +39,6 @@ _templates = jinja2.Environment(
     lstrip_blocks=True,
     undefined=jinja2.StrictUndefined,
 )
-
-
-def tracks_url(upstream: str) -> str:
-    """PEP 708: the project's page on the index it tracks (PyPI), by normalized name."""
-    return f"{PYPI_SIMPLE}{upstream}/"
 
 
 def render_project(project: IndexedProject, settings: IndexSettings) -> dict[str, bytes]:

@@ -11,7 +11,7 @@ them. A run that changes anything:
 2. writes ``.factory-journal.json``: the projects and links it may create or delete,
    so a killed run is recognised and finished by the next one: ``begin``;
 3. stages each rendered project's pages under temporary names beside them (invisible:
-   nothing links there), possibly from several processes: ``Stager``. An index with no
+   nothing links there): ``Stager``, as ``plan_writes`` decided. An index with no
    project published yet has no old pages to keep whole: its pages are written in
    place, saving a rename each (the root pages, which list them, still come last). A
    failure (bad input) removes what was staged and restores the journal: ``abort``;
@@ -31,18 +31,37 @@ import hashlib
 import json
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .._fs import write_atomically
 from ..errors import ConfigError
 from . import layout
-from .model import ProjectSummary
 
-FORMAT = 2
+if TYPE_CHECKING:
+    from .model import ProjectSummary
+
+FORMAT = 3
 TEMP_PREFIX = ".factory-tmp."
 # Below this many files a run fsyncs each one; above, one sync() is far cheaper.
 FSYNC_EACH_MAX = 32
+
+
+@dataclass(frozen=True)
+class WritePlan:
+    """How a run writes its pages, decided once before it writes any (``plan_writes``)."""
+
+    in_place: bool  # pages are staged at their final paths: nothing published to keep whole
+    fsync_each: bool  # each file is fsynced as written; else one sync() before the renames
+
+
+def plan_writes(manifest: Manifest, journal: Journal, pages: int) -> WritePlan:
+    """An index with no project published yet (and no interrupted run) has no old page a
+    reader could see half-replaced: its pages go straight to their final paths, saving a
+    rename each (the root pages, which list them, still come last)."""
+    in_place = not manifest.projects and not journal.projects
+    return WritePlan(in_place=in_place, fsync_each=pages <= FSYNC_EACH_MAX)
 
 
 @dataclass(frozen=True)
@@ -54,6 +73,9 @@ class ProjectState:
 @dataclass
 class Manifest:
     settings: str = ""
+    inputs: str = ""  # the inputs' stamp when they were read (stamp.py); "" unknown
+    projects_count: int = 0  # published projects and wheels, as the last run reported
+    files_count: int = 0
     files: dict[str, str] = field(default_factory=dict)  # root pages -> sha256
     links: dict[str, str] = field(default_factory=dict)  # symbolic link -> its target
     projects: dict[str, ProjectState] = field(default_factory=dict)
@@ -94,27 +116,37 @@ def locked(out: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def read_manifest(out: Path) -> Manifest:
+def read_manifest(out: Path, *, header_only: bool = False) -> Manifest:
+    """The manifest: a header line (settings, inputs stamp, root pages, links, counts)
+    and a line with every project's state. ``header_only`` reads just the first: a run
+    with nothing new needs no more."""
     path = out / layout.MANIFEST
     try:
-        data = json.loads(path.read_bytes())
+        with open(path, "rb") as handle:
+            header = json.loads(handle.readline())
+            if not isinstance(header, dict) or header.get("format") != FORMAT:
+                raise _unreadable(path, "unknown format")
+            projects = {} if header_only else json.loads(handle.readline())
+        from .model import ProjectSummary  # packaging: not needed by a run with nothing new
+
     except FileNotFoundError:
         return Manifest()
     except ValueError as exc:
         raise _unreadable(path, exc) from None
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise _unreadable(path, "unknown format")
     try:
         return Manifest(
-            settings=data["settings"],
-            files=dict(data["files"]),
-            links=dict(data["links"]),
+            settings=header["settings"],
+            inputs=header["inputs"],
+            projects_count=header["projects"],
+            files_count=header["files_count"],
+            files=dict(header["files"]),
+            links=dict(header["links"]),
             projects={
                 name: ProjectState(
                     state["digest"],
                     ProjectSummary.from_json(state["summary"]) if state["summary"] else None,
                 )
-                for name, state in data["projects"].items()
+                for name, state in projects.items()
             },
         )
     except (KeyError, TypeError, AttributeError) as exc:
@@ -183,6 +215,16 @@ def check_new(out: Path, manifest: Manifest, journal: Journal, paths: Iterable[s
     for name in (*manifest.projects, *journal.projects):
         owned.update(layout.project_pages(name))
     listings = _Listings(out)
+    paths = list(paths)
+    for directory in sorted({p.rpartition("/")[0] for p in paths if "/" in p}):
+        for depth in range(directory.count("/") + 1):
+            parent = "/".join(directory.split("/")[: depth + 1])
+            if listings.exists(parent) and not os.path.isdir(out / parent):
+                raise ConfigError(
+                    f"{out / parent} is a file where the index needs a directory; "
+                    "nothing was changed",
+                    hint="move that file away, or write the index to another directory (--out)",
+                )
     foreign = sorted(p for p in paths if p not in owned and listings.exists(p))
     if foreign:
         shown = ", ".join(str(out / p) for p in foreign[:3])
@@ -202,9 +244,10 @@ def begin(out: Path, journal: Journal, projects: Iterable[str], links: Iterable[
     return started
 
 
-def abort(out: Path, previous: Journal, staged: Iterable[str], in_place: bool) -> None:
-    """Undo a run that failed before it renamed anything: the index is as it was."""
-    if in_place:
+def abort(out: Path, previous: Journal, staged: Iterable[str], plan: WritePlan) -> None:
+    """Undo a run that failed before it renamed anything: the index is as it was
+    (the directories it made for pages are removed again when they are empty)."""
+    if plan.in_place:
         _delete(out, list(staged), temps=[])
     else:
         _delete(out, [], temps=staged)
@@ -224,14 +267,13 @@ def commit(
     root: Mapping[str, bytes],
     links: Mapping[str, str],
     settings: str,
-    in_place: bool,
-    fsync_each: bool,
+    inputs: str,
+    plan: WritePlan,
 ) -> Changes:
     """Put the staged pages of ``rendered`` projects, the root pages and links in place,
     and update the bookkeeping to ``states`` (every project from now on: a project of the
     manifest missing from it is removed). ``journal`` is the one ``begin`` wrote;
-    ``in_place``: the pages were staged at their final paths; ``fsync_each``: each one
-    was synced."""
+    ``plan`` is the one the pages were staged with; ``inputs`` the inputs' stamp."""
     removed = manifest.projects.keys() - states.keys()
     deletions: set[str] = set()
     for name in {*journal.projects, *removed, *rendered}:
@@ -252,14 +294,24 @@ def commit(
         if manifest.links.get(path) != target or path in journal.links
     }
     pages = [page for name, state in rendered.items() for page in _published_pages(state, name)]
-    new_manifest = Manifest(settings, root_files, dict(links), dict(sorted(states.items())))
+    summaries = [state.summary for state in states.values() if state.summary is not None]
+    new_manifest = Manifest(
+        settings,
+        inputs,
+        len(summaries),
+        sum(summary.files for summary in summaries),
+        root_files,
+        dict(links),
+        dict(sorted(states.items())),
+    )
     if pages or root_writes or new_links or deletions:
-        Stager(str(out), fsync_each).stage(root_writes)
+        # The root pages are always staged beside their old versions and renamed.
+        Stager(str(out), WritePlan(in_place=False, fsync_each=plan.fsync_each)).stage(root_writes)
         for path, target in new_links.items():
             _make_link(target, _temp(f"{out}/{path}"))
         # Links first, then project pages, then the root pages that list the projects.
-        renames = [*new_links, *([] if in_place else pages), *root_writes]
-        _rename_in_place(out, renames, fsync_each)
+        renames = [*new_links, *([] if plan.in_place else pages), *root_writes]
+        _rename_in_place(out, renames, plan.fsync_each)
     if new_manifest != manifest:
         _write_manifest(out, new_manifest)
     deleted = _delete(out, sorted(deletions), temps=[])
@@ -268,6 +320,12 @@ def commit(
     with contextlib.suppress(FileNotFoundError):
         os.unlink(out / layout.JOURNAL)
     return Changes(tuple(sorted([*new_links, *pages, *root_writes])), tuple(deleted))
+
+
+def remember_inputs(out: Path, manifest: Manifest, inputs: str) -> None:
+    """Record the inputs' stamp of a run that found nothing to change."""
+    if inputs != manifest.inputs:
+        _write_manifest(out, replace(manifest, inputs=inputs))
 
 
 # --- writing -----------------------------------------------------------------------
@@ -281,24 +339,23 @@ def _temp(final: str) -> str:
 
 @dataclass
 class Stager:
-    """Writes pages under their temporary names, or at their final paths (``in_place``);
-    ``fsync_each``: syncs each one (a small run; a large one gets one sync at commit)."""
+    """Writes pages under their temporary names, or at their final paths, as planned."""
 
     out: str
-    fsync_each: bool
-    in_place: bool = False
+    plan: WritePlan
     made: set[str] = field(default_factory=set)  # directories known to exist
 
     def stage(self, pages: Mapping[str, bytes]) -> None:
         # Plain strings and os functions: this runs once per page, 30,000 times for a
-        # full build of a large index, and in worker processes.
+        # full build of a large index.
+        in_place, fsync = self.plan.in_place, self.plan.fsync_each
         for path, data in pages.items():
             final = f"{self.out}/{path}"
             directory = final.rpartition("/")[0]
             if directory not in self.made:
                 os.makedirs(directory, exist_ok=True)
                 self.made.add(directory)
-            _write_file(final if self.in_place else _temp(final), data, self.fsync_each)
+            _write_file(final if in_place else _temp(final), data, fsync)
 
 
 def _rename_in_place(out: Path, paths: Sequence[str], fsync_each: bool) -> None:
@@ -357,24 +414,23 @@ def _write_journal(out: Path, journal: Journal) -> None:
 
 
 def _write_manifest(out: Path, manifest: Manifest) -> None:
-    write_atomically(
-        out / layout.MANIFEST,
-        _dump(
-            {
-                "format": FORMAT,
-                "settings": manifest.settings,
-                "files": manifest.files,
-                "links": manifest.links,
-                "projects": {
-                    name: {
-                        "digest": state.digest,
-                        "summary": state.summary.to_json() if state.summary else None,
-                    }
-                    for name, state in manifest.projects.items()
-                },
-            }
-        ),
-    )
+    header = {
+        "format": FORMAT,
+        "settings": manifest.settings,
+        "inputs": manifest.inputs,
+        "projects": manifest.projects_count,
+        "files_count": manifest.files_count,
+        "files": manifest.files,
+        "links": manifest.links,
+    }
+    projects = {
+        name: {
+            "digest": state.digest,
+            "summary": state.summary.to_json() if state.summary else None,
+        }
+        for name, state in manifest.projects.items()
+    }
+    write_atomically(out / layout.MANIFEST, _dump(header) + _dump(projects))
 
 
 def _delete(out: Path, paths: Sequence[str], temps: Iterable[str]) -> list[str]:
@@ -382,18 +438,20 @@ def _delete(out: Path, paths: Sequence[str], temps: Iterable[str]) -> list[str]:
     directories they leave empty."""
     deleted = []
     directories: set[str] = set()
+    # NotADirectoryError: a file where a directory of pages should be (refused by
+    # check_new, but a cleanup must never raise over it).
     for path in temps:
         temp = _temp(f"{out}/{path}")
-        with contextlib.suppress(FileNotFoundError):
+        directories.add(temp.rpartition("/")[0])
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
             os.unlink(temp)
-            directories.add(temp.rpartition("/")[0])
     for path in paths:
         final = f"{out}/{path}"
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
             os.unlink(_temp(final))
         try:
             os.unlink(final)
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             continue
         deleted.append(path)
         directories.add(final.rpartition("/")[0])

@@ -1,0 +1,55 @@
+"""The benchmarks still run: each at its smallest size, so that they cannot rot unseen.
+
+Only that they finish and print their figures is checked; what the figures are is the
+benchmarks' business (no timed tests)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+
+
+def run(script: str, *args: str, env: dict[str, str] | None = None) -> str:
+    result = subprocess.run(
+        [sys.executable, str(BENCH / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def test_index_bench_prints_its_goals_and_ratios(tmp_path: Path) -> None:
+    out = run(
+        "index_bench.py", "--projects", "5", "--wheels", "12",
+        env={"FACTORY_CACHE_DIR": str(tmp_path / "cache")},
+    )  # fmt: skip
+    for line in ("  full ", "  no change ", "  one project ", "full against dumb-pypi: "):
+        assert line in out, out
+    assert "x floor (goal <= 1.5x floor)" in out and "dumb/factory" in out
+
+
+def test_io_floor_writes_the_pages_it_is_given(tmp_path: Path) -> None:
+    wheelhouse = tmp_path / "wheelhouse"
+    wheelhouse.mkdir()
+    (wheelhouse / "catalog.tsv").write_text("")
+    pages = tmp_path / "pages.tsv"
+    pages.write_text("simple/a/index.html\t10\nindex.html\t3\n")
+    out = tmp_path / "out"
+    printed = run("io_floor.py", str(wheelhouse), str(pages), str(out), "2")
+    assert printed.startswith("io floor: 2 pages by 2 process(es) in ")
+    assert (out / "simple/a/index.html").stat().st_size == 10
+
+
+def test_resolve_bytes_prints_its_ratios() -> None:
+    out = run("resolve_bytes.py", "--payload-mb", "0.01")
+    assert "plain / factory bytes: " in out and "plain / reference bytes: " in out
