@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO
 
 from .errors import BuildFailed, EnvironmentProblem, StepTimeout
+from .redact import redact_url
 
 TAIL_LINES = 40
 KILL_GRACE_SECONDS = 5.0
@@ -38,7 +39,8 @@ class RunResult:
 
 
 def format_command(argv: Sequence[str]) -> str:
-    return "+ " + shlex.join(argv)
+    # The one place commands reach logs: a git URL's token must not (factory.redact).
+    return "+ " + redact_url(shlex.join(argv))
 
 
 def run(

@@ -1,4 +1,8 @@
-"""`factory check`: every recipe's source fetched, verified and patched; nothing compiled."""
+"""`factory check`: every recipe's source fetched, verified and patched; nothing compiled.
+
+A source problem is reported as `factory build` reports it: the same message, hint
+and exit code (3), so that a check in CI fails the way the build would.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import FactoryError
+from .errors import (
+    BuildFailed,
+    ConfigError,
+    EnvironmentProblem,
+    FactoryError,
+    LockHeld,
+    SourceError,
+)
 from .recipe import LoadedRecipe
 from .source import prepare_tree
 from .workspace import Workspace
+
+# An exit code -> the error class that carries it, to report several failures as one.
+_ERROR_FOR_EXIT_CODE: dict[int, type[FactoryError]] = {
+    error.exit_code: error
+    for error in (ConfigError, SourceError, BuildFailed, EnvironmentProblem, LockHeld)
+}
 
 
 @dataclass(frozen=True)
@@ -20,6 +37,8 @@ class CheckResult:
     ok: bool
     error: str | None
     log: str
+    exit_code: int = 0  # the exit code `factory build` would give for this error
+    hint: str = ""
 
 
 def check_recipes(chosen: Sequence[LoadedRecipe], workspace: Workspace) -> list[CheckResult]:
@@ -35,9 +54,39 @@ def check_recipes(chosen: Sequence[LoadedRecipe], workspace: Workspace) -> list[
         try:
             prepare_tree(loaded, workspace.sources, scratch, log)
         except FactoryError as error:
-            results.append(CheckResult(loaded.name, False, error.message, str(log)))
+            results.append(
+                CheckResult(
+                    loaded.name, False, error.message, str(log), error.exit_code, error.hint
+                )
+            )
         else:
             results.append(CheckResult(loaded.name, True, None, str(log)))
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
     return results
+
+
+def check_failure(results: Sequence[CheckResult]) -> FactoryError | None:
+    """The one error to exit with, or None when every recipe passed.
+
+    One failure is raised as it is (message, hint, exit code). Several are listed in
+    the details and the exit code is the most severe one's: the highest, so that
+    a host problem (5) outranks a source problem (3), which outranks bad input (2).
+    """
+    failed = [result for result in results if not result.ok]
+    if not failed:
+        return None
+    worst = max(result.exit_code for result in failed)
+    error_class = _ERROR_FOR_EXIT_CODE.get(worst, FactoryError)
+    if len(failed) == 1:
+        return error_class(failed[0].error or "check failed", hint=failed[0].hint)
+    details = []
+    for result in failed:
+        details.append(f"{result.project}: {result.error}")
+        if result.hint:
+            details.append(f"  hint: {result.hint}")
+    return error_class(
+        f"{len(failed)} of {len(results)} recipes failed the check",
+        hint="fix the sources or patches named above",
+        details=tuple(details),
+    )

@@ -163,7 +163,7 @@ def choose_host(native: bool, workspace: Workspace, progress: Progress) -> Build
 @directory_options
 def check(packages: tuple[str, ...], as_json: bool, dirs: DirectoryOptions) -> None:
     """Validate recipes and apply every patch to its source; compiles nothing."""
-    from .check import check_recipes
+    from .check import check_failure, check_recipes
     from .recipe import load_recipes, select
 
     workspace = dirs.workspace()
@@ -178,17 +178,9 @@ def check(packages: tuple[str, ...], as_json: bool, dirs: DirectoryOptions) -> N
                 patches = len(loaded.patch_files)
                 applied = "1 patch applies" if patches == 1 else f"{patches} patches apply"
                 click.echo(f"{result.project}: ok ({applied})")
-    problems = [
-        f"{loaded.path}: {result.error}"
-        for result, loaded in zip(results, chosen, strict=True)
-        if not result.ok
-    ]
-    if problems:
-        raise ConfigError(
-            f"{len(problems)} of {len(chosen)} recipes failed the check",
-            hint="fix the sources or patches named above",
-            details=tuple(problems),
-        )
+    failure = check_failure(results)
+    if failure is not None:
+        raise failure
 
 
 @cli.command(name="list")

@@ -25,22 +25,27 @@ from packaging.version import InvalidVersion, Version
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    PlainSerializer,
     ValidationError,
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from .errors import ConfigError
 from .patches import parse_header
+from .policies import check_policy
+from .redact import redact_url
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 COMMIT = re.compile(r"^[0-9a-f]{40}$")
 PROJECT_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)  # PEP 508
-POLICY = re.compile(r"^(auto|manylinux_\d+_\d+_\w+|musllinux_\d+_\d+_\w+)$")
 PYTHON_VERSION = re.compile(r"^3\.\d+$")
 DEFAULT_TIMEOUT_SECONDS = 4 * 3600
+MAX_YAML_DEPTH = 64
 
 
 class _Closed(BaseModel):
@@ -79,6 +84,7 @@ def _check_debian_name(package: str) -> str:
 class PypiSource(_Closed):
     """The sdist of ``name`` (default: the recipe's name) at the recipe's version."""
 
+    kind: Literal["pypi"] = "pypi"
     sha256: str
     name: str | None = None
 
@@ -88,6 +94,7 @@ class PypiSource(_Closed):
 class GitSource(_Closed):
     """A fork at a pinned commit. ``url`` may be any git URL, a local path or file:// URL."""
 
+    kind: Literal["git"] = "git"
     url: str
     commit: str
 
@@ -105,36 +112,87 @@ class GitSource(_Closed):
 class ArchiveSource(_Closed):
     """A source archive (tar.gz, zip...) at a URL, pinned by its hash."""
 
+    kind: Literal["archive"] = "archive"
     url: str
     sha256: str
 
     _sha = field_validator("sha256")(_check_sha256)
 
 
-class Source(_Closed):
-    pypi: PypiSource | None = None
-    git: GitSource | None = None
-    archive: ArchiveSource | None = None
+SOURCE_KINDS = ("pypi", "git", "archive")
+# The pydantic error type of messages that already name their key (see _describe).
+COMPLETE_MESSAGE = "recipe_problem"
 
-    @model_validator(mode="after")
-    def _exactly_one(self) -> Source:
-        given = [kind for kind in ("pypi", "git", "archive") if getattr(self, kind) is not None]
-        if len(given) != 1:
-            raise ValueError(
-                "needs exactly one of 'pypi', 'git', 'archive'; found "
-                + (" and ".join(given) if given else "none")
-            )
-        return self
 
-    @property
-    def kind(self) -> Literal["pypi", "git", "archive"]:
-        if self.pypi is not None:
-            return "pypi"
-        return "git" if self.git is not None else "archive"
+def _tag_source(value: Any) -> Any:
+    """YAML ``{pypi: {...}}`` -> ``{"kind": "pypi", ...}``, the shape the union is tagged by.
+
+    Anything that is not one kind's mapping is passed on unchanged (or refused here),
+    so that pydantic names the problem at the right key.
+    """
+    if not isinstance(value, dict):
+        return value
+    given = list(value)
+    if len(given) != 1 or given[0] not in SOURCE_KINDS:
+        raise ValueError(
+            f"needs exactly one of {', '.join(map(repr, SOURCE_KINDS))}; found "
+            + (" and ".join(map(str, given)) if given else "none")
+        )
+    kind = given[0]
+    fields = value[kind]
+    if not isinstance(fields, dict):
+        raise PydanticCustomError(
+            COMPLETE_MESSAGE, f"source.{kind}: expected a mapping, got {_got(fields)}"
+        )
+    if "kind" in fields:
+        # The key the data is written under says the kind; a second say would be ignored.
+        raise PydanticCustomError(COMPLETE_MESSAGE, f"unknown key 'source.{kind}.kind'")
+    return {**fields, "kind": kind}
+
+
+def _source_as_written(source: PypiSource | GitSource | ArchiveSource) -> dict[str, Any]:
+    """The YAML shape, every kind present, as the fingerprint has always hashed it.
+
+    A git URL's credentials are left out: they are not content, and the dump goes
+    into build records that are published.
+    """
+    fields = source.model_dump(mode="json", exclude={"kind"})
+    if isinstance(source, GitSource):
+        fields["url"] = redact_url(source.url)
+    return {kind: fields if kind == source.kind else None for kind in SOURCE_KINDS}
+
+
+Source = Annotated[
+    PypiSource | GitSource | ArchiveSource,
+    Field(discriminator="kind"),
+    BeforeValidator(_tag_source),
+    PlainSerializer(_source_as_written),
+]
+
+
+def _check_env_name(name: str) -> str:
+    # execve() takes "NAME=value" strings: an '=' or NUL in a name cannot be passed on.
+    if not name:
+        raise ValueError("variable name '' is empty")
+    if "=" in name:
+        raise ValueError(f"variable name {name!r} contains '='")
+    if "\0" in name:
+        raise ValueError(f"variable name {name!r} contains a NUL character")
+    return name
+
+
+def _check_env_value(value: str) -> str:
+    if "\0" in value:
+        raise ValueError("contains a NUL character")
+    return value
+
+
+EnvName = Annotated[str, AfterValidator(_check_env_name)]
+EnvValue = Annotated[str, AfterValidator(_check_env_value)]
 
 
 class BuildSettings(_Closed):
-    env: dict[str, str] = Field(default_factory=dict)
+    env: dict[EnvName, EnvValue] = Field(default_factory=dict)
     config_settings: dict[str, str | list[str]] = Field(default_factory=dict)
     subdirectory: str | None = None
     system_requirements: list[Annotated[str, AfterValidator(_check_debian_name)]] = Field(
@@ -157,9 +215,9 @@ class RepairSettings(_Closed):
 
     @field_validator("policy")
     @classmethod
-    def _known_policy_shape(cls, value: str) -> str:
-        if not POLICY.match(value):
-            raise ValueError(f"must be 'auto' or like 'manylinux_2_31_riscv64', got {value!r}")
+    def _auditwheel_knows_it(cls, value: str) -> str:
+        if value != "auto":
+            check_policy(value)
         return value
 
 
@@ -273,7 +331,7 @@ def load_recipes(recipes_dir: Path, patches_dir: Path) -> dict[NormalizedName, L
         )
     problems: list[str] = []
     loaded: dict[NormalizedName, LoadedRecipe] = {}
-    for path in sorted(recipes_dir.glob("*.y*ml")):
+    for path in _recipe_files(recipes_dir):
         result = _load_one(path, patches_dir)
         if isinstance(result, LoadedRecipe):
             if result.name in loaded:
@@ -295,6 +353,15 @@ def load_recipes(recipes_dir: Path, patches_dir: Path) -> dict[NormalizedName, L
     return loaded
 
 
+def _recipe_files(recipes_dir: Path) -> list[Path]:
+    # Hidden files are editors' lock and swap files (.#name.yaml, .name.yaml.swp).
+    return sorted(
+        path
+        for path in recipes_dir.iterdir()
+        if path.suffix in (".yaml", ".yml") and not path.name.startswith(".")
+    )
+
+
 def select(
     recipes: Mapping[NormalizedName, LoadedRecipe], names: Iterable[str]
 ) -> list[LoadedRecipe]:
@@ -313,20 +380,10 @@ def select(
 
 
 def _load_one(path: Path, patches_dir: Path) -> LoadedRecipe | list[str]:
-    try:
-        text = path.read_text(encoding="utf-8")
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else 1
-        message = f"{path}:{line}: malformed YAML: {exc.problem or exc.context}"
-        if exc.problem and exc.context and exc.context_mark is not None:
-            # e.g. an unclosed '[' is found only at the end of the file: say where it began.
-            message += f" ({exc.context} at line {exc.context_mark.line + 1})"
-        return [message]
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        return [f"{path}:1: cannot read recipe: {exc}"]
+    parsed = _parse_yaml(path)
+    if isinstance(parsed, str):
+        return [parsed]
+    node, data = parsed
     if not isinstance(data, dict) or node is None:
         return [f"{path}:1: a recipe must be a YAML mapping of keys to values"]
     lines = _line_index(node)
@@ -362,6 +419,94 @@ def _load_one(path: Path, patches_dir: Path) -> LoadedRecipe | list[str]:
     if problems:
         return problems
     return LoadedRecipe(recipe, path, tuple(patch_files), lines)
+
+
+class _RecipeLoader(yaml.SafeLoader):
+    """SafeLoader that refuses aliases and deep nesting while composing.
+
+    An alias costs nothing to write and its expansion is exponential (nested anchors:
+    "billion laughs") or endless (an alias inside its own anchor). Recipes never need
+    one, so the first alias is an error: composing stays linear in the file's size.
+    """
+
+    depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            event: yaml.AliasEvent = self.peek_event()  # type: ignore[no-untyped-call]
+            raise _Refused(
+                f"YAML aliases (*{event.anchor}) are not allowed in recipes; write the value out",
+                event.start_mark,
+            )
+        if self.depth >= MAX_YAML_DEPTH:
+            # The composer recurses once per level; Python's stack would give out first.
+            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+            raise _Refused(
+                f"YAML nested deeper than {MAX_YAML_DEPTH} levels; recipes are flat", mark
+            )
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+class _Refused(yaml.MarkedYAMLError):
+    """Well-formed YAML that a recipe may not use (an alias, too deep)."""
+
+    def __init__(self, problem: str, mark: Any) -> None:  # yaml.Mark, typed two ways
+        super().__init__(problem=problem, problem_mark=mark)
+
+
+def _parse_yaml(path: Path) -> tuple[yaml.Node | None, Any] | str:
+    """The file composed once into nodes (for lines) and built into data; or a problem."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return f"{path}:1: cannot read recipe: {exc.strerror}"
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line_start = raw.rfind(b"\n", 0, exc.start) + 1
+        line = raw.count(b"\n", 0, exc.start) + 1
+        return (
+            f"{path}:{line}: not UTF-8 (byte 0x{raw[exc.start]:02x} at column "
+            f"{exc.start - line_start + 1}); save the recipe as UTF-8"
+        )
+    try:
+        # The reader checks every character when it is made: inside the try.
+        loader = _RecipeLoader(text)
+    except yaml.reader.ReaderError as exc:
+        return _control_character(path, text, exc)
+    try:
+        node = loader.get_single_node()
+        return node, (loader.construct_document(node) if node is not None else None)
+    except _Refused as exc:
+        assert exc.problem_mark is not None
+        return f"{path}:{exc.problem_mark.line + 1}: {exc.problem}"
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        message = f"{path}:{line}: malformed YAML: {exc.problem or exc.context}"
+        if exc.problem and exc.context and exc.context_mark is not None:
+            # e.g. an unclosed '[' is found only at the end of the file: say where it began.
+            message += f" ({exc.context} at line {exc.context_mark.line + 1})"
+        return message
+    except yaml.YAMLError as exc:
+        return f"{path}:1: cannot read recipe: {exc}"
+    finally:
+        loader.dispose()
+
+
+def _control_character(path: Path, text: str, exc: yaml.reader.ReaderError) -> str:
+    # The reader knows the character's offset, not its line.
+    line = text.count("\n", 0, exc.position) + 1
+    column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+    character = chr(exc.character) if isinstance(exc.character, int) else exc.character
+    return (
+        f"{path}:{line}: character {character!r} (column {column}) "
+        "is not allowed in YAML; remove it"
+    )
 
 
 def _dependency_problems(loaded: Mapping[NormalizedName, LoadedRecipe]) -> list[str]:
@@ -438,12 +583,17 @@ def _format_loc(loc: Iterable[Any]) -> str:
 
 
 def _describe(err: Mapping[str, Any]) -> str:
+    if err["loc"][-1:] == ("[key]",):
+        # A mapping's key failed (build.env names): the key itself is in the message.
+        return f"{_format_loc(err['loc'][:-2])}: {str(err['msg']).removeprefix('Value error, ')}"
     loc = _format_loc(err["loc"])
     kind = err["type"]
     if kind == "extra_forbidden":
         return f"unknown key {loc!r}"
     if kind == "missing":
         return f"missing required key {loc!r}"
+    if kind == COMPLETE_MESSAGE:
+        return str(err["msg"])
     if kind == "value_error":
         message = str(err["msg"]).removeprefix("Value error, ")
         return f"{loc}: {message}" if loc else message
@@ -456,7 +606,9 @@ def _describe(err: Mapping[str, Any]) -> str:
         "model_attributes_type": "a mapping",
     }.get(kind)
     if expected is not None:
-        value = err["input"]
-        got = "an empty value" if value is None else f"{type(value).__name__} {value!r}"
-        return f"{loc}: expected {expected}, got {got}"
+        return f"{loc}: expected {expected}, got {_got(err['input'])}"
     return f"{loc}: {err['msg']}"
+
+
+def _got(value: Any) -> str:
+    return "an empty value" if value is None else f"{type(value).__name__} {value!r}"

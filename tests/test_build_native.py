@@ -238,15 +238,19 @@ def test_patch_that_does_not_apply(built: Project, tmp_path: Path) -> None:
     project = clone(built, tmp_path)
     before = project.wheelhouse_snapshot()
     project.patch("tinyyaml", "0001-flavour.patch", TINY_PATCH.replace('"upstream"', '"elsewhere"'))
+    hints = []
     for command in (["check", "tinyyaml"], ["build", "--native", "--force", "tinyyaml"]):
         result = project.factory(*command)
         assert_refused(
             project,
             result,
-            3 if command[0] == "build" else 2,
+            3,  # a source problem, from check as from build
             "patch 0001-flavour.patch does not apply: hunk at tinyyaml/_native.c:6 failed",
             before,
         )
+        hints.append([line for line in result.stderr.splitlines() if "hint:" in line])
+    assert hints[0][0].startswith("  hint: refresh ") and hints[0][0].endswith("check.log)")
+    assert hints[1][0].startswith("  hint: refresh ")
 
 
 @pytest.mark.parametrize("name", ["../tinyyaml", "recipes/tinyyaml", ".."])

@@ -14,7 +14,10 @@ from packaging.utils import NormalizedName
 from factory.errors import ConfigError
 from factory.recipe import (
     DEFAULT_TIMEOUT_SECONDS,
+    ArchiveSource,
+    GitSource,
     LoadedRecipe,
+    PypiSource,
     check_recipe_name,
     load_recipes,
     select,
@@ -145,10 +148,9 @@ def test_full_recipe_loads_with_typed_fields(dirs: tuple[Path, Path]) -> None:
     assert recipe.version == "6.0.3"
     assert recipe.build_number == 2
     assert recipe.source.kind == "git"
-    assert recipe.source.git is not None
-    assert recipe.source.git.commit == COMMIT
-    assert recipe.source.git.url == "https://example.org/pyyaml.git"
-    assert recipe.source.pypi is None and recipe.source.archive is None
+    assert isinstance(recipe.source, GitSource)
+    assert recipe.source.commit == COMMIT
+    assert recipe.source.url == "https://example.org/pyyaml.git"
     assert recipe.patches == ["0001-fix.patch", "0002-more.patch"]
     assert recipe.build.env == {"PYYAML_FORCE_LIBYAML": "1"}
     assert recipe.build.config_settings == {
@@ -167,6 +169,8 @@ def test_full_recipe_loads_with_typed_fields(dirs: tuple[Path, Path]) -> None:
 
     cython = loaded[NormalizedName("cython")].recipe
     assert cython.source.kind == "pypi"
+    assert isinstance(cython.source, PypiSource)
+    assert cython.source.sha256 == SHA and cython.source.name is None
     assert cython.build_number == 0
     assert cython.build.timeout == DEFAULT_TIMEOUT_SECONDS
     assert cython.repair.policy == "auto"
@@ -190,8 +194,9 @@ def test_archive_source_kind(dirs: tuple[Path, Path]) -> None:
     )
     recipe = load_recipes(recipes, patches)[NormalizedName("demo")].recipe
     assert recipe.source.kind == "archive"
-    assert recipe.source.archive is not None
-    assert recipe.source.archive.sha256 == SHA
+    assert isinstance(recipe.source, ArchiveSource)
+    assert recipe.source.sha256 == SHA
+    assert recipe.source.url == "https://example.org/demo-1.0.tar.gz"
 
 
 def test_missing_recipes_directory(tmp_path: Path) -> None:
@@ -710,3 +715,256 @@ def test_select_with_no_recipes() -> None:
 def test_select_rejects_path_names() -> None:
     with pytest.raises(ConfigError, match="is not a recipe name"):
         select({}, ["../etc/passwd"])
+
+
+# --- YAML that costs more than it says ----------------------------------------------
+
+BILLION_LAUGHS = """\
+name: demo
+version: "1.0"
+source:
+  pypi:
+    sha256: {sha}
+test:
+  a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]
+  b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]
+  c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]
+  d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]
+  e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]
+"""
+
+
+def test_alias_bomb_is_refused_at_the_first_alias(dirs: tuple[Path, Path]) -> None:
+    # Each level multiplies the nodes by ten: without a refusal, nine levels take
+    # minutes and gigabytes to expand. Recipes never need aliases.
+    problem, path = only_problem(dirs, BILLION_LAUGHS.format(sha=SHA))
+    assert problem == (
+        f"{path}:8: YAML aliases (*a) are not allowed in recipes; write the value out"
+    )
+
+
+def test_recursive_alias_is_refused(dirs: tuple[Path, Path]) -> None:
+    problem, path = only_problem(
+        dirs, f'name: demo\nversion: "1.0"\nsource: {{pypi: {{sha256: {SHA}}}}}\nx: &x [*x]\n'
+    )
+    assert problem == (
+        f"{path}:4: YAML aliases (*x) are not allowed in recipes; write the value out"
+    )
+
+
+def test_merge_key_alias_is_refused(dirs: tuple[Path, Path]) -> None:
+    problem, path = only_problem(
+        dirs,
+        f"""\
+        name: demo
+        version: "1.0"
+        source: {{pypi: {{sha256: {SHA}}}}}
+        base: &base {{CFLAGS: -O2}}
+        build:
+          env:
+            <<: *base
+        """,
+    )
+    assert problem == (
+        f"{path}:7: YAML aliases (*base) are not allowed in recipes; write the value out"
+    )
+
+
+def test_deep_nesting_is_refused_not_a_recursion_error(dirs: tuple[Path, Path]) -> None:
+    depth = 5000
+    problem, path = only_problem(dirs, "name: demo\nx: " + "[" * depth + "]" * depth + "\n")
+    assert problem == f"{path}:2: YAML nested deeper than 64 levels; recipes are flat"
+
+
+def test_not_utf8_names_the_line(dirs: tuple[Path, Path]) -> None:
+    recipes, patches = dirs
+    path = recipes / "demo.yaml"
+    path.write_bytes(simple("demo").encode() + b"# caf\xe9\n")
+    assert problems(recipes, patches) == [
+        f"{path}:4: not UTF-8 (byte 0xe9 at column 6); save the recipe as UTF-8"
+    ]
+
+
+def test_control_character_names_the_line(dirs: tuple[Path, Path]) -> None:
+    recipes, patches = dirs
+    path = recipes / "demo.yaml"
+    path.write_text(simple("demo") + "# a\x00b\n", encoding="utf-8")
+    assert problems(recipes, patches) == [
+        f"{path}:4: character '\\x00' (column 4) is not allowed in YAML; remove it"
+    ]
+
+
+def test_hidden_files_are_not_recipes(dirs: tuple[Path, Path]) -> None:
+    recipes, patches = dirs
+    write(recipes, "demo", simple("demo"))
+    # An editor's lock file (a dangling link, as emacs makes) and swap file.
+    (recipes / ".#demo.yaml").symlink_to("user@host.1234:1700000000")
+    (recipes / ".demo.yaml.swp").write_bytes(b"\x00\xff swap")
+    (recipes / ".other.yaml").write_text("not: [a recipe\n", encoding="utf-8")
+    assert list(load_recipes(recipes, patches)) == ["demo"]
+
+
+# --- build.env ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ('""', "variable name '' is empty"),
+        ("A=B", "variable name 'A=B' contains '='"),
+        ('"A\\0B"', "variable name 'A\\x00B' contains a NUL character"),
+    ],
+)
+def test_env_key_rules(dirs: tuple[Path, Path], key: str, message: str) -> None:
+    problem, path = only_problem(
+        dirs,
+        f"""\
+        name: demo
+        version: "1.0"
+        source: {{pypi: {{sha256: {SHA}}}}}
+        build:
+          env:
+            GOOD: "1"
+            {key}: "x"
+        """,
+    )
+    assert problem == f"{path}:7: build.env: {message}"
+
+
+def test_env_value_with_nul(dirs: tuple[Path, Path]) -> None:
+    problem, path = only_problem(
+        dirs,
+        f"""\
+        name: demo
+        version: "1.0"
+        source: {{pypi: {{sha256: {SHA}}}}}
+        build:
+          env:
+            CFLAGS: "-O2\\0-g"
+        """,
+    )
+    assert problem == f"{path}:6: build.env.CFLAGS: contains a NUL character"
+
+
+# --- repair.policy against auditwheel's policies ----------------------------------------
+
+
+def policy_recipe(policy: str) -> str:
+    return f"{simple('demo')}repair:\n  policy: {policy}\n"
+
+
+@pytest.mark.parametrize(
+    "policy",
+    ["auto", "manylinux_2_31_riscv64", "manylinux_2_39_riscv64", "manylinux_2_28_x86_64"],
+)
+def test_known_policy(dirs: tuple[Path, Path], policy: str) -> None:
+    recipes, patches = dirs
+    write(recipes, "demo", policy_recipe(policy))
+    assert load_recipes(recipes, patches)[NormalizedName("demo")].recipe.repair.policy == policy
+
+
+def test_policy_that_auditwheel_lacks_for_the_arch(dirs: tuple[Path, Path]) -> None:
+    problem, path = only_problem(dirs, policy_recipe("manylinux_2_28_riscv64"))
+    assert problem == (
+        f"{path}:5: repair.policy: auditwheel has no policy 'manylinux_2_28_riscv64'; "
+        "for riscv64 it has manylinux_2_31_riscv64, manylinux_2_34_riscv64, "
+        "manylinux_2_35_riscv64, manylinux_2_36_riscv64, manylinux_2_37_riscv64, "
+        "manylinux_2_38_riscv64, manylinux_2_39_riscv64, manylinux_2_40_riscv64, "
+        "manylinux_2_41_riscv64"
+    )
+
+
+@pytest.mark.parametrize(
+    ("policy", "message"),
+    [
+        ("manylinux_2_31_sparc", "does not end in an architecture auditwheel knows"),
+        ("linux_riscv64", "must be 'auto' or a manylinux policy"),
+        ("musllinux_1_2_riscv64", "musllinux needs a musl builder"),
+    ],
+)
+def test_policy_shapes_auditwheel_cannot_use(
+    dirs: tuple[Path, Path], policy: str, message: str
+) -> None:
+    problem, path = only_problem(dirs, policy_recipe(policy))
+    assert problem.startswith(f"{path}:5: repair.policy: "), problem
+    assert message in problem
+
+
+# --- source: one of three kinds --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("5", "source: expected a mapping, got int 5"),
+        ("{pypi: 5}", "source.pypi: expected a mapping, got int 5"),
+        (f"{{pypi: {{sha256: {SHA}, kind: git}}}}", "unknown key 'source.pypi.kind'"),
+        ("{svn: {url: x}}", "source: needs exactly one of 'pypi', 'git', 'archive'; found svn"),
+    ],
+)
+def test_bad_source_shapes(dirs: tuple[Path, Path], source: str, message: str) -> None:
+    problem, path = only_problem(dirs, f'name: demo\nversion: "1.0"\nsource: {source}\n')
+    assert problem == f"{path}:3: {message}"
+
+
+# Fingerprints computed by the code before sources became one model per kind: the
+# change must not make every built wheel look stale (and ask for a new build number).
+GOLDEN_FINGERPRINTS = {
+    "demo": "a0a2a17372f912f395bd3a3b0687eda020787f9e74865acbbe7c237cc3720fe8",
+    "other": "b358e5d09690bcb390cfe11c5172ce8f4bebb52d5e78f2900ae0f0b6902976b1",
+    "third": "761114fecdab26fb0b848814cef85defa09ccb81ea0a4313fce67654e1450d5e",
+}
+
+
+def test_fingerprints_of_every_source_kind_are_unchanged(dirs: tuple[Path, Path]) -> None:
+    from factory.records import Target, fingerprint, fingerprint_inputs
+    from factory.source import source_id
+
+    recipes, patches = dirs
+    write(
+        recipes,
+        "demo",
+        f"""\
+        name: demo
+        version: "1.0"
+        source:
+          git:
+            url: https://example.org/demo.git
+            commit: {COMMIT}
+        build:
+          env: {{CFLAGS: -O2}}
+        """,
+    )
+    write(recipes, "other", f'name: other\nversion: "2.0"\nsource:\n  pypi: {{sha256: {SHA}}}\n')
+    write(
+        recipes,
+        "third",
+        f'name: third\nversion: "2.0"\nsource:\n'
+        f"  archive: {{url: https://example.org/t.tar.gz, sha256: {SHA}}}\n",
+    )
+    target = Target("riscv64", "3.13", "auto")
+    found = {
+        name: fingerprint(fingerprint_inputs(item, source_id(item), target, {"python": "3.13.5"}))
+        for name, item in load_recipes(recipes, patches).items()
+    }
+    assert found == GOLDEN_FINGERPRINTS
+
+
+def test_recipe_dump_redacts_git_credentials(dirs: tuple[Path, Path]) -> None:
+    recipes, patches = dirs
+    write(
+        recipes,
+        "demo",
+        f"""\
+        name: demo
+        version: "1.0"
+        source:
+          git: {{url: "https://bot:tok3n@example.org/demo.git", commit: {COMMIT}}}
+        """,
+    )
+    recipe = load_recipes(recipes, patches)[NormalizedName("demo")].recipe
+    assert isinstance(recipe.source, GitSource)
+    assert recipe.source.url == "https://bot:tok3n@example.org/demo.git"  # git needs it
+    dumped = recipe.model_dump(mode="json")
+    assert dumped["source"]["git"]["url"] == "https://***@example.org/demo.git"
+    assert "tok3n" not in str(dumped)
