@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -16,7 +17,7 @@ from packaging.utils import NormalizedName
 from factory import _fs
 from factory.catalog import CATALOG_FILE
 from factory.cli import cli
-from factory.errors import ConfigError
+from factory.errors import ConfigError, LockHeld
 from factory.index import IndexOptions, IndexReport, IndexSettings, generate_index
 from factory.index import writer as writer_module
 from factory.index.yanks import yank
@@ -532,3 +533,23 @@ def test_requires_python_is_published_as_the_wheel_writes_it(tmp_path: Path) -> 
     assert 'data-requires-python="&gt;=3.9, &lt;4"' in (out / "simple/alpha/index.html").read_text()
     [entry] = json.loads((out / "simple/alpha/index.json").read_text())["files"]
     assert entry["requires-python"] == ">=3.9, <4"  # packaging would say "<4,>=3.9"
+
+
+def test_a_run_while_another_holds_the_lock_is_lock_contention_and_changes_nothing(
+    wheelhouse: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "index"
+    index(wheelhouse, out)
+    before = snapshot(out)
+    holder = os.open(out / ".factory-lock", os.O_RDWR)  # another writer, as flock sees it
+    try:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        add_wheel(wheelhouse, tmp_path / "scratch", "beta", "2.0")
+        with pytest.raises(LockHeld, match="another `factory index` is writing") as error:
+            index(wheelhouse, out)
+        assert error.value.exit_code == 6  # not "bad input": waiting is the remedy
+        assert snapshot(out) == before
+    finally:
+        os.close(holder)
+    index(wheelhouse, out)  # the holder is gone: the next run goes ahead
+    assert "beta-2.0" in (out / "simple/beta/index.html").read_text()

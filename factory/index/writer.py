@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .._fs import write_atomically
-from ..errors import ConfigError
+from ..errors import ConfigError, LockHeld
 from . import layout
 
 if TYPE_CHECKING:
@@ -107,9 +107,10 @@ def locked(out: Path) -> Iterator[None]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise ConfigError(
+            # Contention, not bad input: the lock dies with its holder, so waiting works.
+            raise LockHeld(
                 f"another `factory index` is writing {out}",
-                hint="wait for it to finish",
+                hint="wait for it to finish, then run again",
             ) from None
         yield
     finally:
