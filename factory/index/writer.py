@@ -128,12 +128,12 @@ def read_manifest(out: Path, *, header_only: bool = False) -> Manifest:
             if not isinstance(header, dict) or header.get("format") != FORMAT:
                 raise _unreadable(path, "unknown format")
             projects = {} if header_only else json.loads(handle.readline())
-        from .model import ProjectSummary  # packaging: not needed by a run with nothing new
-
     except FileNotFoundError:
         return Manifest()
     except ValueError as exc:
         raise _unreadable(path, exc) from None
+    if projects:
+        from .model import ProjectSummary  # packaging: not needed by a run with nothing new
     try:
         return Manifest(
             settings=header["settings"],

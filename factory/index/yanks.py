@@ -11,23 +11,25 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from pathlib import Path
-
-from packaging.utils import (
-    InvalidWheelFilename,
-    NormalizedName,
-    canonicalize_name,
-    parse_wheel_filename,
-)
-from packaging.version import InvalidVersion, Version
+from typing import TYPE_CHECKING
 
 from .._fs import write_atomically
 from ..errors import ConfigError
+
+if TYPE_CHECKING:
+    from packaging.utils import NormalizedName
+
+# packaging is imported where it is used: the stamp of a run with nothing new only
+# needs this module's file name, and importing packaging would be a tenth of that run.
 
 YANKS_FILE = "yanks.json"
 
 
 def yank_key(target: str) -> str:
     """The canonical form of a yank target: a wheel file name, or ``<name>==<version>``."""
+    from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+    from packaging.version import InvalidVersion, Version
+
     if target.endswith(".whl"):
         try:
             parse_wheel_filename(target)
@@ -47,6 +49,8 @@ def yank_key(target: str) -> str:
 
 
 def key_project(key: str) -> NormalizedName:
+    from packaging.utils import canonicalize_name, parse_wheel_filename
+
     if key.endswith(".whl"):
         return parse_wheel_filename(key)[0]
     return canonicalize_name(key.partition("==")[0])
@@ -79,6 +83,8 @@ def _save(wheelhouse: Path, yanks: dict[str, str]) -> None:
 def _matching(key: str, wheel_names: Iterable[str]) -> list[str]:
     if key.endswith(".whl"):
         return [n for n in wheel_names if n == key]
+    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
     name, _, version = key.partition("==")
     matches = []
     for filename in wheel_names:
