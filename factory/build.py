@@ -24,6 +24,7 @@ from ._fs import write_atomically
 from .builders.base import BuildHost
 from .errors import BuildFailed, ConfigError, FactoryError
 from .hashing import sha256_file
+from .isa import check_baseline
 from .locks import exclusive_lock
 from .progress import Progress, format_seconds
 from .recipe import LoadedRecipe
@@ -342,6 +343,8 @@ def execute(
         with step("repair"):
             wheel = repair(host, raw, work / "repaired", recipe.repair, log, timeout)
             wheel = add_build_tag(host, wheel, recipe.build_number, log, timeout)
+            if build.target.arch == "riscv64":
+                record.isa = check_baseline(wheel, recipe.repair.isa).summary
         with step("test"):
             run_wheel_tests(
                 host, wheel, work / "test", recipe.test, workspace.wheelhouse, log, timeout

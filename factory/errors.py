@@ -64,6 +64,10 @@ class RepairProducedNothing(BuildFailed):
     """auditwheel exited 0 but wrote no repaired wheel."""
 
 
+class IsaBeyondBaseline(BuildFailed):
+    """A wheel's compiled code needs RISC-V extensions beyond the recipe's baseline."""
+
+
 class LockHeld(FactoryError):
     """Another factory process holds a lock this one needs (not bad input: wait, retry)."""
 

@@ -36,6 +36,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from .errors import ConfigError
+from .isa import DEFAULT_BASELINE, check_baseline_text
 from .patches import parse_header
 from .policies import check_policy
 from .redact import redact_url
@@ -212,6 +213,9 @@ class BuildSettings(_Closed):
 class RepairSettings(_Closed):
     policy: str = "auto"  # auto: the lowest manylinux policy the wheel satisfies
     exclude: list[str] = Field(default_factory=list)  # sonames not to graft
+    # The most a riscv64 wheel's compiled code may need (factory/isa.py); raise it only
+    # on purpose, for a wheel that is meant for fewer boards.
+    isa: Annotated[str, AfterValidator(check_baseline_text)] = DEFAULT_BASELINE
 
     @field_validator("policy")
     @classmethod

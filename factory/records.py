@@ -46,8 +46,7 @@ def fingerprint_inputs(
     loaded: LoadedRecipe, source: str, target: Target, toolchain: dict[str, str]
 ) -> FingerprintInputs:
     return FingerprintInputs(
-        # Yanks say how the index presents a wheel, not what is in it: no rebuild.
-        recipe=loaded.recipe.model_dump(mode="json", exclude={"yanked"}),
+        recipe=_fingerprinted_recipe(loaded),
         patches={
             path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in loaded.patch_files
         },
@@ -55,6 +54,23 @@ def fingerprint_inputs(
         target=target,
         toolchain=dict(sorted(toolchain.items())),
     )
+
+
+# Recipe fields added after wheels were published, by section: at their default they
+# are left out of the fingerprint, so adding a field makes no built wheel look stale.
+_ADDED_FIELDS = {"repair": ("isa",)}
+
+
+def _fingerprinted_recipe(loaded: LoadedRecipe) -> dict[str, Any]:
+    recipe = loaded.recipe
+    # Yanks say how the index presents a wheel, not what is in it: no rebuild.
+    dump = recipe.model_dump(mode="json", exclude={"yanked"})
+    for section, names in _ADDED_FIELDS.items():
+        defaults = type(getattr(recipe, section))().model_dump(mode="json")
+        for name in names:
+            if dump[section][name] == defaults[name]:
+                del dump[section][name]
+    return dump
 
 
 def fingerprint(inputs: FingerprintInputs) -> str:
@@ -85,6 +101,7 @@ class BuildRecord:
     steps: dict[str, float] = field(default_factory=dict)  # step -> seconds
     wheel: WheelFile | None = None
     log: str = ""
+    isa: str = ""  # what the wheel's compiled code needs (rv64gc...); "" for pure Python
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True) + "\n"

@@ -968,3 +968,43 @@ def test_recipe_dump_redacts_git_credentials(dirs: tuple[Path, Path]) -> None:
     dumped = recipe.model_dump(mode="json")
     assert dumped["source"]["git"]["url"] == "https://***@example.org/demo.git"
     assert "tok3n" not in str(dumped)
+
+
+# --- repair.isa: the ISA baseline ---------------------------------------------------
+
+
+def test_isa_baseline_defaults_to_rv64gc_and_can_be_raised(dirs: tuple[Path, Path]) -> None:
+    recipes, patches = dirs
+    write(recipes, "demo", simple("demo"))
+    write(recipes, "fast", f"{simple('fast')}repair:\n  isa: rv64gcv\n")
+    loaded = load_recipes(recipes, patches)
+    assert loaded[NormalizedName("demo")].recipe.repair.isa == "rv64gc"
+    assert loaded[NormalizedName("fast")].recipe.repair.isa == "rv64gcv"
+
+
+@pytest.mark.parametrize(
+    ("isa", "message"),
+    [
+        ("x86-64-v3", "'x86-64-v3' is not a RISC-V ISA string (e.g. rv64gc)"),
+        ("rv32gc", "'rv32gc': the wheels are riscv64, so the baseline is rv64..."),
+    ],
+)
+def test_isa_baseline_that_is_not_riscv64(dirs: tuple[Path, Path], isa: str, message: str) -> None:
+    problem, path = only_problem(dirs, f"{simple('demo')}repair:\n  isa: {isa}\n")
+    assert problem == f"{path}:5: repair.isa: {message}"
+
+
+def test_default_isa_baseline_leaves_fingerprints_as_they_were(tmp_path: Path) -> None:
+    from factory.records import Target, fingerprint, fingerprint_inputs
+    from factory.source import source_id
+
+    def digest(repair: str) -> str:
+        recipes = tmp_path / str(len(list(tmp_path.iterdir())))
+        recipes.mkdir()
+        write(recipes, "demo", simple("demo") + repair)
+        [item] = load_recipes(recipes, tmp_path / "no-patches").values()
+        target = Target("riscv64", "3.13", "auto")
+        return fingerprint(fingerprint_inputs(item, source_id(item), target, {"python": "3.13"}))
+
+    # Recipes written before the field existed keep their fingerprint (no rebuild).
+    assert digest("") == digest("repair:\n  isa: rv64gc\n") != digest("repair:\n  isa: rv64gcv\n")

@@ -69,3 +69,18 @@ def test_killed_build_leaves_nothing_half_made_and_the_next_run_works(project: P
     assert result.returncode == 0, result.stderr
     [wheel] = project.wheelhouse.glob("tinyyaml-*.whl")
     assert wheel.name.endswith("_riscv64.whl")
+
+
+def test_wheel_compiled_for_the_vector_extension_is_refused(project: Project) -> None:
+    recipe = project.recipes / "tinyyaml.yaml"
+    recipe.write_text(
+        recipe.read_text().replace(
+            "  system_requirements: [libyaml-dev]\n",
+            "  system_requirements: [libyaml-dev]\n  env: {CFLAGS: -march=rv64gcv}\n",
+        )
+    )
+    result = project.factory("build", "tinyyaml", timeout=1800)
+    assert result.returncode == 4, result.stderr
+    assert "tinyyaml/_native" in result.stderr and "needs v1p0" in result.stderr
+    assert "beyond the recipe's ISA baseline rv64gc" in result.stderr
+    assert not project.wheelhouse.exists() or not list(project.wheelhouse.glob("*.whl"))
