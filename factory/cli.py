@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import os
 import platform
 import signal
 import sys
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .errors import ConfigError, FactoryError
+from .errors import ConfigError, CoverageGap, FactoryError
 from .workspace import Workspace, default_cache_dir
 
 if TYPE_CHECKING:
@@ -216,6 +217,57 @@ def list_recipes(as_json: bool, dirs: DirectoryOptions) -> None:
         click.echo(
             f"{row['project']:<24} {row['version']:<12} build {row['build_number']}  "
             f"{row['source']:<7} {wheels}"
+        )
+
+
+@cli.command()
+@click.argument("requirements", nargs=-1, required=True)
+@click.option("--python", "python_version", default="3.13", show_default=True)
+@click.option(
+    "--index-url",
+    "our_index",
+    default=None,
+    envvar="FACTORY_INDEX_URL",
+    help="Our index's simple/ URL, asked before PyPI [env FACTORY_INDEX_URL].",
+)
+@click.option(
+    "--pypi-url", default=None, envvar="FACTORY_PYPI_SIMPLE_URL", help="PyPI's simple/ URL."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@directory_options
+def coverage(
+    requirements: tuple[str, ...],
+    python_version: str,
+    our_index: str | None,
+    pypi_url: str | None,
+    as_json: bool,
+    dirs: DirectoryOptions,
+) -> None:
+    """What installing REQUIREMENTS on riscv64 would still compile, and which recipe to write."""
+    from .coverage import PYPI_SIMPLE, STATUS_TEXT, classify, resolve
+    from .recipe import load_recipes
+
+    workspace = dirs.workspace()
+    # Without a recipes directory (run from anywhere) every build is one with no recipe.
+    loaded = (
+        load_recipes(workspace.recipes, workspace.patches) if workspace.recipes.is_dir() else {}
+    )
+    recipes = {name: Path(os.path.relpath(item.path)) for name, item in loaded.items()}
+    locked = resolve(requirements, python_version, our_index, pypi_url or PYPI_SIMPLE)
+    found = classify(locked, our_index, recipes)
+    if as_json:
+        click.echo(json.dumps([item.to_json() for item in found], indent=2))
+    else:
+        for item in found:
+            click.echo(
+                f"{item.name:<28} {item.version:<14} {STATUS_TEXT[item.status]:<28} {item.evidence}"
+            )
+    missing = [item.name for item in found if item.status == "no-recipe"]
+    if missing:
+        raise CoverageGap(
+            f"{len(missing)} of {len(found)} distributions have neither a riscv64 wheel nor "
+            f"a recipe: {', '.join(missing)}",
+            hint="write a recipe for each (recipes/<name>.yaml), or pin versions that have wheels",
         )
 
 

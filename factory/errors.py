@@ -68,6 +68,12 @@ class IsaBeyondBaseline(BuildFailed):
     """A wheel's compiled code needs RISC-V extensions beyond the recipe's baseline."""
 
 
+class CoverageGap(FactoryError):
+    """`factory coverage`: some distribution has neither a riscv64 wheel nor a recipe."""
+
+    exit_code = 7
+
+
 class LockHeld(FactoryError):
     """Another factory process holds a lock this one needs (not bad input: wait, retry)."""
 
