@@ -256,7 +256,7 @@ def coverage(
     locked = resolve(requirements, python_version, our_index, pypi_url or PYPI_SIMPLE)
     found = classify(locked, our_index, recipes)
     if as_json:
-        click.echo(json.dumps([item.to_json() for item in found], indent=2))
+        click.echo(json.dumps([dataclasses.asdict(item) for item in found], indent=2))
     else:
         for item in found:
             click.echo(

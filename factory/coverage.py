@@ -60,14 +60,6 @@ class Coverage:
     status: Status
     evidence: str  # a wheel's file name, or the recipe's path
 
-    def to_json(self) -> dict[str, str]:
-        return {
-            "name": self.name,
-            "version": self.version,
-            "status": self.status,
-            "evidence": self.evidence,
-        }
-
 
 def classify(
     locked: Iterable[LockedDistribution],
@@ -77,15 +69,16 @@ def classify(
     """Each distribution's status (pure: no I/O); ``recipes`` by normalized name."""
     found = []
     for dist in sorted(locked, key=lambda d: d.name):
-        names = [url.rpartition("/")[2].partition("#")[0] for url in dist.wheel_urls]
-        ours = [n for u, n in zip(dist.wheel_urls, names, strict=True) if _is_ours(u, our_index)]
+        wheels = {url: url.rpartition("/")[2].partition("#")[0] for url in dist.wheel_urls}
+        ours = next((name for url, name in wheels.items() if _is_ours(url, our_index)), None)
+        pure = next((name for name in wheels.values() if name.endswith("-none-any.whl")), None)
         status: Status
         if ours:
-            status, evidence = "our-index", ours[0]
-        elif any(n.endswith("-none-any.whl") for n in names):
-            status, evidence = "pure-python", next(n for n in names if n.endswith("-any.whl"))
-        elif names:
-            status, evidence = "pypi-riscv64", names[0]
+            status, evidence = "our-index", ours
+        elif pure:
+            status, evidence = "pure-python", pure
+        elif wheels:
+            status, evidence = "pypi-riscv64", next(iter(wheels.values()))
         elif dist.name in recipes:
             status, evidence = "has-recipe", str(recipes[dist.name])
         else:
@@ -97,8 +90,7 @@ def classify(
 def _is_ours(url: str, our_index: str | None) -> bool:
     if our_index is None:
         return False
-    # Our wheels live beside the index (files/), or wherever its pages link them: the
-    # lock file names the index each package came from, when it is not the default.
+    # Our wheels live beside the index's simple/ (in files/), where its pages link them.
     root = our_index.rstrip("/").removesuffix("/simple")
     return url.startswith(root + "/")
 

@@ -47,8 +47,6 @@ _EXPANSIONS = {
     "zvl128b": ("zvl64b",),
     "zvl64b": ("zvl32b",),
 }
-# ``c`` with ``d`` also covers the compressed double-precision loads and stores.
-_WITH_D = {"c": ("zcd",)}
 _VERSION = re.compile(r"\d+(p\d+)?$")
 _LETTER = re.compile(r"([a-z])(\d+(?:p\d+)?)?")
 _HINTS = {
@@ -104,7 +102,7 @@ def _implied(extensions: set[str]) -> set[str]:
         if name in found:
             found.update(implied)
     if "c" in found and "d" in found:
-        found.update(_WITH_D["c"])
+        found.add("zcd")  # c with d covers the compressed double-precision loads and stores
     found.discard("g")
     return found
 
@@ -197,9 +195,9 @@ def check_baseline(wheel: Path, baseline_text: str) -> WheelIsa:
     baseline = parse_arch(baseline_text)
     found = inspect_wheel(wheel)
     offenders = [
-        (member, parse_arch(text).beyond(baseline))
+        (member, extra)
         for member, text in sorted(found.files.items())
-        if text and parse_arch(text).beyond(baseline)
+        if text and (extra := parse_arch(text).beyond(baseline))
     ]
     if offenders:
         member, extra = offenders[0]
@@ -219,12 +217,10 @@ def _spelled(extensions: Iterable[str], arch_text: str) -> list[str]:
 
 
 def _hint(extensions: list[str], baseline: str) -> str:
-    causes = [
-        hint
-        for prefix, hint in _HINTS.items()
-        if any(name == prefix or name.startswith(prefix) for name in extensions)
-    ]
-    cause = causes[0] if causes else "a -march flag (or -march=native) in the build"
+    cause = next(
+        (hint for prefix, hint in _HINTS.items() if any(n.startswith(prefix) for n in extensions)),
+        "a -march flag (or -march=native) in the build",
+    )
     return (
         f"{cause}; build for {baseline}, or declare a higher baseline on purpose "
         "with repair.isa in the recipe"

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import subprocess
 import sys
+import tarfile
 import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -168,3 +170,18 @@ test:
   commands:
     - python -c "import tinyyaml; assert tinyyaml.flavour() == 'patched'"
 {extra}"""
+
+
+def make_tar(path: Path, members: dict[str, bytes], links: dict[str, str] | None = None) -> str:
+    """A .tar.gz of ``members`` (and symbolic ``links``); returns its sha256."""
+    with tarfile.open(path, "w:gz") as archive:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+        for name, target in (links or {}).items():
+            info = tarfile.TarInfo(name)
+            info.type = tarfile.SYMTYPE
+            info.linkname = target
+            archive.addfile(info)
+    return hashlib.sha256(path.read_bytes()).hexdigest()

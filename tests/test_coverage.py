@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import http.server
-import io
 import json
 import subprocess
 import sys
-import tarfile
 import threading
 from collections.abc import Iterator
 from functools import partial
@@ -20,6 +18,7 @@ from packaging.utils import NormalizedName
 
 from factory.coverage import LockedDistribution, classify, read_lock
 
+from .helpers import make_tar
 from .index_helpers import add_wheel, make_wheel
 
 RISCV64 = "cp313-cp313-manylinux_2_31_riscv64"
@@ -65,17 +64,12 @@ def test_a_lock_file_that_is_not_one_is_an_error() -> None:
 def make_sdist(directory: Path, name: str, version: str) -> Path:
     """An sdist with static core metadata (PKG-INFO 2.2), which resolvers read as is."""
     base = f"{name}-{version}"
-    files = {
-        f"{base}/PKG-INFO": f"Metadata-Version: 2.2\nName: {name}\nVersion: {version}\n\n",
-        f"{base}/pyproject.toml": f'[project]\nname = "{name}"\nversion = "{version}"\n',
-    }
+    pkg_info = f"Metadata-Version: 2.2\nName: {name}\nVersion: {version}\n\n"
+    pyproject = f'[project]\nname = "{name}"\nversion = "{version}"\n'
     path = directory / f"{base}.tar.gz"
-    with tarfile.open(path, "w:gz") as archive:
-        for member, text in files.items():
-            data = text.encode()
-            info = tarfile.TarInfo(member)
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
+    make_tar(
+        path, {f"{base}/PKG-INFO": pkg_info.encode(), f"{base}/pyproject.toml": pyproject.encode()}
+    )
     return path
 
 

@@ -6,9 +6,6 @@ starts a process (a recipe without patches runs no `git apply`).
 
 from __future__ import annotations
 
-import hashlib
-import io
-import tarfile
 import time
 import zipfile
 from pathlib import Path
@@ -28,21 +25,9 @@ from factory.source import (
     source_id,
 )
 
+from .helpers import make_tar
+
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
-
-
-def make_tar(path: Path, members: dict[str, bytes], links: dict[str, str] | None = None) -> str:
-    with tarfile.open(path, "w:gz") as archive:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-        for name, target in (links or {}).items():
-            info = tarfile.TarInfo(name)
-            info.type = tarfile.SYMTYPE
-            info.linkname = target
-            archive.addfile(info)
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def archive_recipe(root: Path, archive: Path, sha256: str, extra: str = "") -> LoadedRecipe:
