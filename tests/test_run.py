@@ -94,6 +94,9 @@ def test_timeout_kills_the_whole_tree(tmp_path: Path) -> None:
 
 def test_ctrl_c_kills_the_whole_tree_and_is_re_raised(tmp_path: Path) -> None:
     pid_file = tmp_path / "sleeper.pid"
+    # A terminal's Ctrl-C raises KeyboardInterrupt; a test run started in the background
+    # by a non-interactive shell inherits SIGINT ignored, which no user pressing Ctrl-C has.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
 
     def interrupt_once_started() -> None:
         deadline = time.monotonic() + 10
@@ -110,5 +113,6 @@ def test_ctrl_c_kills_the_whole_tree_and_is_re_raised(tmp_path: Path) -> None:
             run(["sh", "-c", f"sleep 300 & echo $! > {pid_file}; wait"], timeout=60)
     finally:
         interrupter.join()
+        signal.signal(signal.SIGINT, previous)
     assert time.monotonic() - started < 15
     assert wait_dead(int(pid_file.read_text()))
