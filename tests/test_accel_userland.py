@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import platform
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -67,7 +68,8 @@ static PyObject *sorted_words(PyObject *self, PyObject *arg) {
         return nullptr;
     }
 }
-static PyMethodDef methods[] = {{"sorted_words", sorted_words, METH_O, NULL}, {NULL, NULL, 0, NULL}};
+static PyMethodDef methods[] = {
+    {"sorted_words", sorted_words, METH_O, NULL}, {NULL, NULL, 0, NULL}};
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_cxx", NULL, -1, methods};
 PyMODINIT_FUNC PyInit__cxx(void) { return PyModule_Create(&module); }
 """
@@ -120,7 +122,11 @@ def _project(directory: Path) -> Path:
 
 def _build(host: Userland, work: Path) -> tuple[dict[str, str], str]:
     """Build the project's wheel with ``host``; sha256 of each extension module, and
-    the output of the same riscv64 test run against the wheel's contents."""
+    the output of the same riscv64 test run against the wheel's contents.
+
+    Always in the same directory: debug information names the source directory.
+    """
+    shutil.rmtree(work, ignore_errors=True)
     tree = _project(work / "src")
     dist = work / "dist"
     dist.mkdir()
@@ -146,12 +152,12 @@ def _build(host: Userland, work: Path) -> tuple[dict[str, str], str]:
 def test_accelerated_and_emulated_extension_modules_are_byte_identical(
     userland: Userland, accelerated: Userland, tmp_path: Path
 ) -> None:
-    emulated_modules, emulated_test = _build(userland, tmp_path / "emulated")
-    native_modules, native_test = _build(accelerated, tmp_path / "accelerated")
+    emulated_modules, emulated_test = _build(userland, tmp_path / "work")
+    native_modules, native_test = _build(accelerated, tmp_path / "work")
     assert sorted(emulated_modules) == ["_c", "_cxx"]  # a C and a C++ extension module
     assert native_modules == emulated_modules  # sha256 of each, before any repair
     assert emulated_test == native_test == "ok"  # both pass the same test inside riscv64
-    log = (tmp_path / "accelerated" / "build.log").read_text()
+    log = (tmp_path / "work" / "build.log").read_text()
     assert f"{cp.INSIDE}/{cp.LINKS_C}" in log  # it really went through the companion
 
 
