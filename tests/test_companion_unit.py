@@ -62,7 +62,7 @@ def test_key_is_stable_file_name_safe_and_ignores_package_order() -> None:
     assert (
         CompanionSpec("amd64", "trixie", SPEC.mirror, tuple(reversed(SPEC.packages))).cache_key()
         == key
-    )  # noqa: E501
+    )
 
 
 @pytest.mark.parametrize(
@@ -81,7 +81,7 @@ def test_key_changes_with_anything_that_changes_the_tree(change: dict[str, Any])
 
 @pytest.mark.parametrize(
     ("machine", "arch"),
-    [("x86_64", "amd64"), ("aarch64", "arm64"), ("riscv64", None), ("ppc64le", None)],  # noqa: E501
+    [("x86_64", "amd64"), ("aarch64", "arm64"), ("riscv64", None), ("ppc64le", None)],
 )
 def test_the_companion_is_of_the_hosts_architecture(machine: str, arch: str | None) -> None:
     spec = companion_spec(DEFAULT_SPEC, machine)
@@ -289,7 +289,7 @@ def test_rearrange_keeps_the_compiler_and_points_headers_and_libraries_at_the_us
     assert (
         f"-ffile-prefix-map={INSIDE}/usr/lib/gcc-cross/riscv64-linux-gnu=/usr/lib/gcc/riscv64-linux-gnu"
         in wrapper
-    )  # noqa: E501
+    )
     assert wrapper.rstrip().endswith('"$@"')
     assert os.readlink(links / "ar") == f"{INSIDE}/usr/bin/riscv64-linux-gnu-ar"
     assert not (links / "ld").exists()  # not in this tree: no dangling link

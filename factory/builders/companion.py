@@ -245,7 +245,7 @@ def _create(staging: Path, spec: CompanionSpec, key: str, log: Path, on_line: On
         on_line,
         f"creating the {spec.suite} {spec.arch} riscv64 cross toolchain (about a minute)",
         "companion",
-    )  # noqa: E501
+    )
     options = ["--mode=root", "--format=directory", "--variant=apt", f"--arch={spec.arch}"]
     options.append(f"--include={','.join(spec.packages)}")
     options += [f"--dpkgopt={rule}" for rule in DPKG_PATH_FILTERS]
@@ -256,7 +256,7 @@ def _create(staging: Path, spec: CompanionSpec, key: str, log: Path, on_line: On
         log=log,
         timeout=CREATE_TIMEOUT,
         on_line=on_line,
-    )  # noqa: E501
+    )
     # The tree is of the host's architecture: chroot runs it natively, no mounts needed.
     probe = run(
         ["chroot", str(staging), "/bin/sh", "-c", PROBE_SCRIPT],
@@ -314,7 +314,7 @@ def _rearrange(tree: Path) -> None:
             f"/usr/include/{TRIPLET}/c++/{GCC}"
             if name == TRIPLET
             else f"/usr/include/c++/{GCC}/{name}"
-        )  # noqa: E501
+        )
         (cxx / name).symlink_to(native)
     multiarch = tree / "usr" / "lib" / TRIPLET  # gcc's relative links land here
     multiarch.mkdir(parents=True, exist_ok=True)
