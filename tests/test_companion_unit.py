@@ -29,6 +29,7 @@ from factory.builders.companion import (
     decide,
     parse_probe,
 )
+from factory.builders.environment import DEFAULT_PATH
 from factory.builders.userland import DEFAULT_SPEC, Userland, UserlandSpec, wrapped_command
 from factory.errors import EnvironmentProblem
 from factory.records import Target, fingerprint, fingerprint_inputs, with_toolchain_info
@@ -369,8 +370,8 @@ def test_an_accelerated_userland_puts_the_links_first_on_path(
         host.run(["cc", "-v"], log=tmp_path / "log", cwd=Path("/"), env=env, timeout=1)
     paths = [next(a for a in c if a.startswith("PATH=")) for c in commands]
     links = f"{INSIDE}/{cp.LINKS_C}:{INSIDE}/{cp.LINKS_FORTRAN}"
-    assert paths[0] == f"PATH={ul.DEFAULT_PATH}"
-    assert paths[1] == f"PATH={links}:{ul.DEFAULT_PATH}"
+    assert paths[0] == f"PATH={DEFAULT_PATH}"
+    assert paths[1] == f"PATH={links}:{DEFAULT_PATH}"
     assert paths[2] == f"PATH={links}:/venv/bin:/usr/bin"
     assert str(INSIDE) not in " ".join(commands[0])  # emulated: nothing of the companion
     assert plain.toolchain()["compiler"] == "emulated"
@@ -435,7 +436,7 @@ def test_the_compiler_path_never_changes_the_fingerprint(tmp_path: Path) -> None
         'name: tiny\nversion: "1.0"\nsource:\n  archive: {url: "https://x/t.tar.gz", '
         f"sha256: '{'0' * 64}'}}\nbuild:\n  accelerate: false\n"
     )
-    loaded = load_recipes(tmp_path / "recipes", tmp_path / "patches")["tiny"]
+    [loaded] = load_recipes(tmp_path / "recipes", tmp_path / "patches").values()
     assert loaded.recipe.build.accelerate is False
     target = Target("riscv64", "3.13", "auto")
     emulated = fingerprint_inputs(loaded, "src", target, {"gcc": "14.2.0", "compiler": "emulated"})
