@@ -8,7 +8,9 @@ PYTHON  := $(VENV)/bin/python
 FACTORY := $(VENV)/bin/factory
 
 # Host tools: git for sources, libyaml-dev for the native tests, qemu-user-static +
-# binfmt-support + mmdebstrap + arch-test + zstd for the emulated riscv64 userland.
+# binfmt-support + mmdebstrap + arch-test + zstd for the emulated riscv64 userland
+# (mmdebstrap also makes the toolchain companion, the host-native riscv64 cross
+# compilers, on first use: nothing else to install).
 APT_PACKAGES := python3-venv python3-dev git build-essential libyaml-dev patchelf \
 	qemu-user-static binfmt-support mmdebstrap arch-test zstd ca-certificates
 

@@ -21,7 +21,7 @@ from typing import Literal
 from packaging.utils import NormalizedName, canonicalize_name
 
 from ._fs import write_atomically
-from .builders.base import BuildHost
+from .builders.base import BuildHost, host_for_recipe
 from .errors import BuildFailed, ConfigError, FactoryError
 from .hashing import sha256_file
 from .isa import check_baseline
@@ -29,6 +29,7 @@ from .locks import exclusive_lock
 from .progress import Progress, format_seconds
 from .recipe import LoadedRecipe
 from .records import (
+    INFORMATIONAL_TOOLCHAIN,
     BuildRecord,
     FingerprintInputs,
     Target,
@@ -36,6 +37,7 @@ from .records import (
     fingerprint,
     fingerprint_inputs,
     wheelhouse_records,
+    with_toolchain_info,
 )
 from .repair import add_build_tag, repair, single_wheel
 from .source import prepare_tree, source_id
@@ -151,6 +153,7 @@ def changed_inputs(old: FingerprintInputs, new: FingerprintInputs) -> str:
         f"{tool} {old.toolchain.get(tool, 'none')} -> {new.toolchain.get(tool, 'none')}"
         for tool in sorted(old.toolchain.keys() | new.toolchain.keys())
         if old.toolchain.get(tool) != new.toolchain.get(tool)
+        and tool not in INFORMATIONAL_TOOLCHAIN
     ]
     return "changed: " + ", ".join(changes) if changes else "changed"
 
@@ -306,6 +309,7 @@ def execute(
     A record is written whatever happens; the wheelhouse changes only on success.
     """
     recipe = build.loaded.recipe
+    host = host_for_recipe(host, accelerate=recipe.build.accelerate)
     stem = f"{recipe.version}-{recipe.build_number}-{build.fingerprint[:12]}"
     log = workspace.logs / build.name / f"{stem}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -319,7 +323,8 @@ def execute(
         version=recipe.version,
         build_number=recipe.build_number,
         fingerprint=build.fingerprint,
-        inputs=build.inputs,
+        # What this build ran with (the compiler path is chosen after planning).
+        inputs=with_toolchain_info(build.inputs, host.toolchain()),
         builder=host.name,
         started=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         log=str(log),

@@ -40,6 +40,9 @@ class CatalogEntry(NamedTuple):
     requires_python: str  # "" when the wheel declares none
     started: str  # ISO 8601, the build's start: the index's upload time; "" if not built here
     log: str  # the build log's path when it was built, "" when unknown
+    # How a riscv64 build compiled ("emulated", "host-native cross (...)"): the record's
+    # informational toolchain entry; "" when unknown (adopted, or lines older than it).
+    compiler: str = ""
 
     @classmethod
     def from_record(cls, record: BuildRecord) -> CatalogEntry:
@@ -56,6 +59,7 @@ class CatalogEntry(NamedTuple):
             wheel.requires_python or "",
             record.started,
             record.log,
+            record.inputs.toolchain.get("compiler", ""),
         )
 
     def line(self) -> str:
@@ -68,14 +72,19 @@ _HEADER = "#" + "\t".join(CatalogEntry._fields) + "\n"
 def parse_line(line: str) -> CatalogEntry | None:
     """A line (without its newline) as an entry; None for a line that is not one."""
     fields = line.split("\t")
-    if len(fields) != len(CatalogEntry._fields) or not fields[4].isdigit():
+    # Lines written before the compiler field have one field less: still complete.
+    if len(fields) not in _FIELD_COUNTS or not fields[4].isdigit():
         return None
     if "\\" in line:
         fields = [_ESCAPED.sub(_unescape, field) for field in fields]
-    filename, project, version, sha256, size, metadata, requires, started, log = fields
+    filename, project, version, sha256, size, metadata, requires, started, log = fields[:9]
+    compiler = fields[9] if len(fields) > 9 else ""
     return CatalogEntry(
-        filename, project, version, sha256, int(size), metadata, requires, started, log
+        filename, project, version, sha256, int(size), metadata, requires, started, log, compiler
     )
+
+
+_FIELD_COUNTS = (len(CatalogEntry._fields) - 1, len(CatalogEntry._fields))
 
 
 def _unescape(match: re.Match[str]) -> str:

@@ -109,6 +109,13 @@ def cli(debug: bool) -> None:
 @click.option(
     "--native", is_flag=True, help="Build for this host's architecture instead of riscv64."
 )
+@click.option(
+    "--no-accelerate",
+    "no_accelerate",
+    is_flag=True,
+    help="In the emulated userland, compile with its own (emulated) compilers instead of "
+    "the host-native cross compilers of the toolchain companion.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @directory_options
 def build(
@@ -116,6 +123,7 @@ def build(
     build_all: bool,
     force: bool,
     native: bool,
+    no_accelerate: bool,
     as_json: bool,
     dirs: DirectoryOptions,
 ) -> None:
@@ -135,6 +143,9 @@ def build(
     host = choose_host(native, workspace, progress)
     planned = plan(selected, recipes, host, workspace.wheelhouse, force=force)
     prepare_system(planned, host, workspace)
+    if any(b.action == "build" for b in planned):
+        # After the system packages: one of them may be a compiler (gfortran) to match.
+        host = choose_compilers(host, not no_accelerate, workspace, progress)
     report = execute_all(planned, host, workspace, progress)
     if as_json:
         click.echo(json.dumps([dataclasses.asdict(r) for r in report.results], indent=2))
@@ -156,6 +167,26 @@ def choose_host(native: bool, workspace: Workspace, progress: Progress) -> Build
     return ensure_userland(
         workspace.cache, workspace.logs / "userland.log", on_line=progress.output_line
     )
+
+
+def choose_compilers(
+    host: BuildHost, accelerate: bool, workspace: Workspace, progress: Progress
+) -> BuildHost:
+    """In the userland: the host-native cross compilers when they match, else emulated.
+
+    Natively (a board, --native) the host's own compilers build and nothing is said.
+    """
+    from .builders.userland import Userland
+
+    if not isinstance(host, Userland):
+        return host
+    if not accelerate:
+        progress.message("riscv64 compilers: emulated (--no-accelerate)")
+        return host
+    from .builders.companion import accelerate as find_acceleration
+
+    log = workspace.logs / "companion.log"
+    return host.with_acceleration(find_acceleration(host, workspace.cache, log, progress.message))
 
 
 @cli.command()

@@ -201,6 +201,9 @@ class BuildSettings(_Closed):
     )
     requires: list[str] = Field(default_factory=list)  # other recipes, built first
     timeout: Annotated[int, Field(gt=0)] = DEFAULT_TIMEOUT_SECONDS
+    # false: compile under emulation even where the host-native companion is available
+    # (a package whose build must not use a cross compiler); not part of the fingerprint.
+    accelerate: bool = True
 
     @field_validator("subdirectory")
     @classmethod

@@ -63,8 +63,9 @@ _ADDED_FIELDS = {"repair": ("isa",)}
 
 def _fingerprinted_recipe(loaded: LoadedRecipe) -> dict[str, Any]:
     recipe = loaded.recipe
-    # Yanks say how the index presents a wheel, not what is in it: no rebuild.
-    dump = recipe.model_dump(mode="json", exclude={"yanked"})
+    # Yanks say how the index presents a wheel, not what is in it: no rebuild. Nor does
+    # build.accelerate: it picks the compiler path, whose output is the same.
+    dump = recipe.model_dump(mode="json", exclude={"yanked": True, "build": {"accelerate"}})
     for section, names in _ADDED_FIELDS.items():
         defaults = type(getattr(recipe, section))().model_dump(mode="json")
         for name in names:
@@ -73,9 +74,29 @@ def _fingerprinted_recipe(loaded: LoadedRecipe) -> dict[str, Any]:
     return dump
 
 
+# Toolchain entries that say how the tools ran, not which tools: recorded, never hashed.
+# "compiler" is the compiler path in the riscv64 userland (host-native cross or
+# emulated): the companion is used only at the userland's exact compiler versions and
+# makes byte-identical objects, so switching paths must not make a wheel stale, let
+# alone demand a new build number.
+INFORMATIONAL_TOOLCHAIN = ("compiler",)
+
+
 def fingerprint(inputs: FingerprintInputs) -> str:
-    canonical = json.dumps(dataclasses.asdict(inputs), sort_keys=True, separators=(",", ":"))
+    data = dataclasses.asdict(inputs)
+    data["toolchain"] = {
+        k: v for k, v in data["toolchain"].items() if k not in INFORMATIONAL_TOOLCHAIN
+    }
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def with_toolchain_info(inputs: FingerprintInputs, toolchain: dict[str, str]) -> FingerprintInputs:
+    """``inputs`` with the informational entries taken from ``toolchain`` (what a build
+    actually ran with); the fingerprint does not change."""
+    info = {k: toolchain[k] for k in INFORMATIONAL_TOOLCHAIN if k in toolchain}
+    kept = {k: v for k, v in inputs.toolchain.items() if k not in INFORMATIONAL_TOOLCHAIN}
+    return dataclasses.replace(inputs, toolchain=dict(sorted({**kept, **info}.items())))
 
 
 @dataclass(frozen=True)

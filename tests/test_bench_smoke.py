@@ -6,6 +6,7 @@ benchmarks' business (no timed tests)."""
 from __future__ import annotations
 
 import os
+import platform
 import subprocess
 import sys
 from pathlib import Path
@@ -16,12 +17,12 @@ pytestmark = pytest.mark.integration
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 
 
-def run(script: str, *args: str, env: dict[str, str] | None = None) -> str:
+def run(script: str, *args: str, env: dict[str, str] | None = None, timeout: float = 300) -> str:
     result = subprocess.run(
         [sys.executable, str(BENCH / script), *args],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout,
         env={**os.environ, **(env or {})},
     )
     assert result.returncode == 0, result.stdout + result.stderr
@@ -53,3 +54,15 @@ def test_io_floor_writes_the_pages_it_is_given(tmp_path: Path) -> None:
 def test_resolve_bytes_prints_its_ratios() -> None:
     out = run("resolve_bytes.py", "--payload-mb", "0.01")
     assert "plain / factory bytes: " in out and "plain / reference bytes: " in out
+
+
+@pytest.mark.userland
+@pytest.mark.skipif(os.geteuid() != 0, reason="the riscv64 userland needs root (chroot)")
+@pytest.mark.skipif(platform.machine() == "riscv64", reason="native riscv64: no emulation")
+def test_accel_benchmark_smoke_round() -> None:
+    out = run("accel_bench.py", "--smoke", timeout=1800)
+    lines = out.splitlines()
+    assert lines[0] == "tinyext, 1 round(s), medians (build step / whole build):", out
+    for label in ("fully emulated", "host-native cross compilers", "native x86_64 build"):
+        assert any(label in line for line in lines), out
+    assert "emulated / accelerated: " in out and "accelerated / native: " in out

@@ -69,3 +69,11 @@ def test_concurrent_writers_never_interleave(tmp_path: Path) -> None:
         thread.join()
     lines = read_catalog(tmp_path)
     assert len(lines) == 600 and all(parse_line(line) for line in lines.values())
+
+
+def test_the_compiler_path_travels_in_the_catalog_and_older_lines_still_parse() -> None:
+    new = entry("demo-1.0-py3-none-any.whl", compiler="host-native cross (amd64 companion x)")
+    assert parse_line(new.line().rstrip("\n")) == new
+    older = "\t".join(new.line().rstrip("\n").split("\t")[:9])  # written before the field
+    parsed = parse_line(older)
+    assert parsed is not None and parsed.compiler == "" and parsed.log == new.log

@@ -327,3 +327,25 @@ def test_one_distribution_under_two_file_names() -> None:
             wheel("demo.pkg-1.0-py3-none-any.whl", project="demo_pkg"),
             name="demo-pkg",
         )
+
+
+def test_the_project_page_says_which_compilers_built_each_wheel() -> None:
+    native = "demo-1.0-cp313-cp313-manylinux_2_31_riscv64.whl"
+    emulated = "demo-1.0-1-cp313-cp313-manylinux_2_31_riscv64.whl"
+    wheels = [wheel(native), wheel(emulated), wheel(DEMO)]
+    compilers = ["host-native cross (amd64 companion 0123456789abcdef)", "emulated", ""]
+    built = [
+        w._replace(build=w.build._replace(compiler=c))  # type: ignore[union-attr]
+        for w, c in zip(wheels, compilers, strict=True)
+    ]
+    page = render_project(project(*built), FINAL)["projects/demo.html"].decode()
+    items = {
+        name: page[page.index(f">{name}</a>") :].split("</li>")[0]
+        for name in (native, emulated, DEMO)
+    }
+    assert (
+        "compiled by host-native riscv64 cross compilers (amd64 companion 0123456789abcdef)"
+        in items[native]
+    )
+    assert "compiled by the emulated riscv64 compilers" in items[emulated]
+    assert "compiled by" not in items[DEMO]  # not recorded (built before, or adopted)

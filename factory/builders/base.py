@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from .._run import RunResult
 
@@ -59,3 +59,17 @@ class BuildHost(Protocol):
     def install_system_packages(self, packages: Sequence[str], log: Path) -> None:
         """Install Debian packages; raise ConfigError naming any that do not exist."""
         ...
+
+
+@runtime_checkable
+class Accelerated(Protocol):
+    """A host whose compilers can be swapped for host-native ones (the userland)."""
+
+    def without_acceleration(self) -> BuildHost: ...
+
+
+def host_for_recipe(host: BuildHost, accelerate: bool) -> BuildHost:
+    """The host a recipe builds on: fully emulated when it says ``accelerate: false``."""
+    if not accelerate and isinstance(host, Accelerated):
+        return host.without_acceleration()
+    return host

@@ -28,6 +28,28 @@ def installed_packages(status_text: str) -> set[str]:
     return installed - {""}
 
 
+def installed_versions(status_text: str) -> dict[str, str]:
+    """Package name -> version of what a dpkg status file says is installed."""
+    versions: dict[str, str] = {}
+    for stanza in status_text.split("\n\n"):
+        fields: dict[str, str] = {}
+        for line in stanza.splitlines():
+            name, colon, value = line.partition(":")
+            if colon and not line[0].isspace():
+                fields[name] = value.strip()
+        if fields.get("Status", "").endswith(" installed") and fields.get("Package"):
+            versions[fields["Package"]] = fields.get("Version", "")
+    return versions
+
+
+def read_status(root: Path = Path("/")) -> str:
+    """dpkg's status file under ``root``; empty when there is none."""
+    try:
+        return (root / "var/lib/dpkg/status").read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return ""
+
+
 def available_packages(lines: Iterable[str]) -> set[str]:
     """Names an apt Packages list offers, virtual ones (Provides) included."""
     names: set[str] = set()
@@ -45,9 +67,5 @@ def _provides(value: str) -> set[str]:
 
 def missing_packages(packages: Sequence[str], root: Path = Path("/")) -> list[str]:
     """Which of ``packages`` dpkg under ``root`` (the host, or a userland) lacks."""
-    try:
-        status = (root / "var/lib/dpkg/status").read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
-        status = ""
-    installed = installed_packages(status)
+    installed = installed_packages(read_status(root))
     return [p for p in packages if package_name(p) not in installed]

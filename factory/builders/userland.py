@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._fs import write_atomically
 from .._run import RunResult, run
@@ -31,6 +31,9 @@ from ..errors import ConfigError, EnvironmentProblem
 from ..hashing import sha256_file
 from .debian import available_packages, missing_packages, package_name
 from .environment import DEFAULT_PATH, NETWORK_VARIABLES, clean_environment
+
+if TYPE_CHECKING:
+    from .companion import Acceleration
 
 OnLine = Callable[[str], None] | None
 
@@ -76,10 +79,11 @@ STEP_TIMEOUT = 20 * 60
 _UNSHARE = ("unshare", "--mount", "--fork", "--")
 # Runs on the host inside the private mount namespace made by `unshare --mount`: every
 # mount disappears with the namespace, even when the command is killed, so nothing is
-# left to unmount and nothing leaks onto the host. Arguments: ROOT, mounts..., --, argv.
+# left to unmount and nothing leaks onto the host. Arguments: ROOT, then pairs of
+# (host path, path inside) in mount order, --, argv.
 _ENTER_SCRIPT = (
-    'root=$1; shift; while [ "$1" != -- ]; do mount --rbind "$1" "$root$1" || exit 125;'
-    ' shift; done; shift; exec chroot "$root" "$@"'
+    'root=$1; shift; while [ "$1" != -- ]; do mount --rbind "$1" "$root$2" || exit 125;'
+    ' shift 2; done; shift; exec chroot "$root" "$@"'
 )
 # One interpreter start instead of four: each costs seconds under emulation.
 _PROBE = (
@@ -133,7 +137,11 @@ class UserlandPaths:
 
     @classmethod
     def for_spec(cls, cache_dir: Path, spec: UserlandSpec) -> UserlandPaths:
-        key, base = spec.cache_key(), cache_dir / "userland"
+        return cls.in_directory(cache_dir / "userland", spec.cache_key())
+
+    @classmethod
+    def in_directory(cls, base: Path, key: str) -> UserlandPaths:
+        """The layout of a cached root filesystem with this key (the companion's too)."""
         tarball = base / f"{key}.tar.zst"
         return cls(key, base / key, base / key / "READY", tarball,
                    base / f"{key}.tar.zst.sha256", base / f"{key}.lock")  # fmt: skip
@@ -173,30 +181,46 @@ def mount_list(binds: Iterable[Path]) -> list[Path]:
     return chosen
 
 
+# A bind of a host path to another path inside the rootfs: (host path, path inside).
+Mount = tuple[Path, Path]
+
+
 def wrapped_command(
-    root: Path, argv: Sequence[str], cwd: Path, env: Mapping[str, str], binds: Iterable[Path]
+    root: Path,
+    argv: Sequence[str],
+    cwd: Path,
+    env: Mapping[str, str],
+    binds: Iterable[Path],
+    mounts: Sequence[Mount] = (),
 ) -> list[str]:
-    """The host command line that runs ``argv`` inside ``root``; see _ENTER_SCRIPT."""
+    """The host command line that runs ``argv`` inside ``root``; see _ENTER_SCRIPT.
+
+    ``binds`` appear at their host paths; ``mounts`` after them, in order, where they say.
+    """
     env_args = [f"{name}={value}" for name, value in userland_environment(env).items()]
-    mounts = [str(path) for path in mount_list(binds)]
+    pairs = [(path, path) for path in mount_list(binds)] + list(mounts)
+    mount_args = [str(part) for pair in pairs for part in pair]
     inner = ["/usr/bin/env", "-i", f"--chdir={cwd}", *env_args, *argv]
-    return [*_UNSHARE, "sh", "-c", _ENTER_SCRIPT, "enter", str(root), *mounts, "--", *inner]
+    return [*_UNSHARE, "sh", "-c", _ENTER_SCRIPT, "enter", str(root), *mount_args, "--", *inner]
 
 
-def prepare_mount_point(root: Path, path: Path) -> None:
-    """Create ``path`` inside ``root`` for a bind, refusing symlinks that lead out.
+def prepare_mount_point(root: Path, path: Path, source: Path | None = None) -> None:
+    """Create ``path`` inside ``root`` for a bind of ``source`` (default: the same path
+    on the host), refusing symlinks that lead out.
 
     An absolute symlink in the rootfs (e.g. /var/run -> /run) resolves against the
     host when followed from outside, so mkdir would create the directory on the host.
     """
     target = root / path.relative_to("/")
+    source = path if source is None else source
     if not target.resolve().is_relative_to(root.resolve()):
         raise EnvironmentProblem(
             f"cannot bind {path} into the userland: {target} leads outside it through a symlink",
             hint="bind a directory whose path crosses no symlink inside the rootfs (e.g. /tmp/...)",
         )
-    if not path.exists():
-        raise EnvironmentProblem(f"cannot bind {path} into the userland: it does not exist")
+    if not source.exists():
+        raise EnvironmentProblem(f"cannot bind {source} into the userland: it does not exist")
+    path = source
     # A mount point left by an earlier bind of another kind (file vs directory) is replaced.
     if target.is_file() and path.is_dir():
         target.unlink()
@@ -210,13 +234,33 @@ def prepare_mount_point(root: Path, path: Path) -> None:
 
 
 class Userland:
-    """A ready rootfs; implements BuildHost. Every command runs in a fresh chroot."""
+    """A ready rootfs; implements BuildHost. Every command runs in a fresh chroot.
 
-    def __init__(self, root: Path, spec: UserlandSpec, info: Mapping[str, Any]) -> None:
+    With an ``acceleration`` (builders/companion.py) the compilers and binutils inside
+    are the host-native cross ones of the toolchain companion; everything else is
+    the same.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        spec: UserlandSpec,
+        info: Mapping[str, Any],
+        acceleration: Acceleration | None = None,
+    ) -> None:
         self.root = root
         self.spec = spec
         self.key = str(info.get("key", spec.cache_key()))
         self.versions = {str(k): str(v) for k, v in dict(info.get("versions", {})).items()}
+        self._info = dict(info)
+        self.acceleration = acceleration
+
+    def with_acceleration(self, acceleration: Acceleration | None) -> Userland:
+        return Userland(self.root, self.spec, self._info, acceleration)
+
+    def without_acceleration(self) -> Userland:
+        """The same userland, fully emulated (a recipe with build.accelerate: false)."""
+        return self.with_acceleration(None)
 
     @property
     def name(self) -> str:
@@ -246,12 +290,24 @@ class Userland:
         _refresh_host_files(self.root)  # the cached rootfs may come from another machine
         for path in mount_list(binds):
             prepare_mount_point(self.root, path)
-        command = wrapped_command(self.root, argv, cwd, env, binds)
+        mounts: list[Mount] = []
+        if self.acceleration is not None:
+            self.acceleration.prepare(self.root)
+            mounts = self.acceleration.mounts(self.root)
+            # First on PATH whatever the step sets: cc, gcc, g++, ld... are the companion's.
+            env = {**env, "PATH": f"{self.acceleration.path}:{env.get('PATH', DEFAULT_PATH)}"}
+        command = wrapped_command(self.root, argv, cwd, env, binds, mounts)
         return run(command, log=log, timeout=timeout, on_line=on_line, capture=capture)
 
     def toolchain(self) -> dict[str, str]:
         # Read inside once, at creation, and stored in READY: free from then on.
-        return {**self.versions, "suite": self.spec.suite, "userland": self.key}
+        compiler = self.acceleration.describe if self.acceleration is not None else "emulated"
+        return {
+            **self.versions,
+            "suite": self.spec.suite,
+            "userland": self.key,
+            "compiler": compiler,  # informational: records.INFORMATIONAL_TOOLCHAIN
+        }
 
     def missing_system_packages(self, packages: Sequence[str]) -> list[str]:
         # Reading dpkg's status file from the host costs no emulation at all.
@@ -366,8 +422,10 @@ def _create(staging: Path, spec: UserlandSpec, key: str, log: Path, on_line: OnL
     write_atomically(staging / INFO_FILE, _json_bytes(info))
 
 
-def _pack(staging: Path, paths: UserlandPaths, log: Path, on_line: OnLine) -> None:
-    _note(log, on_line, f"packing {paths.tarball.name}")
+def _pack(
+    staging: Path, paths: UserlandPaths, log: Path, on_line: OnLine, who: str = "userland"
+) -> None:
+    _note(log, on_line, f"packing {paths.tarball.name}", who)
     partial = paths.temp(".tar.zst")
     try:
         create = ["tar", "--create", f"--file={partial}", "--use-compress-program=zstd -T0"]
@@ -381,7 +439,9 @@ def _pack(staging: Path, paths: UserlandPaths, log: Path, on_line: OnLine) -> No
     write_atomically(paths.checksum, f"{digest}  {paths.tarball.name}\n".encode())
 
 
-def _tarball_verified(paths: UserlandPaths, log: Path, on_line: OnLine) -> bool:
+def _tarball_verified(
+    paths: UserlandPaths, log: Path, on_line: OnLine, who: str = "userland"
+) -> bool:
     if not paths.tarball.exists():
         paths.checksum.unlink(missing_ok=True)
         return False
@@ -389,7 +449,7 @@ def _tarball_verified(paths: UserlandPaths, log: Path, on_line: OnLine) -> bool:
     if recorded and [sha256_file(paths.tarball)] == recorded:
         return True
     why = "does not match its checksum" if recorded else "has no checksum (interrupted packing?)"
-    _note(log, on_line, f"{paths.tarball} {why}: deleting it and rebuilding")
+    _note(log, on_line, f"{paths.tarball} {why}: deleting it and rebuilding", who)
     paths.tarball.unlink()
     paths.checksum.unlink(missing_ok=True)
     return False
@@ -514,9 +574,9 @@ def _locked(path: Path) -> Iterator[None]:
         yield
 
 
-def _note(log: Path, on_line: OnLine, message: str) -> None:
+def _note(log: Path, on_line: OnLine, message: str, who: str = "userland") -> None:
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("a", encoding="utf-8") as f:
-        f.write(f"# userland: {message}\n")
+        f.write(f"# {who}: {message}\n")
     if on_line is not None:
-        on_line(f"userland: {message}")
+        on_line(f"{who}: {message}")

@@ -99,7 +99,9 @@ def read_wheels(
         if entry.started:  # built here: it has a build record (and maybe a log)
             log = _basename(entry.log) if log_names else ""
             log_path = layout.log_file(project, log) if log in log_names else None
-            build = Build(entry.started, "success", entry.version, None, log_path)
+            build = Build(
+                entry.started, "success", entry.version, None, log_path, compiler=entry.compiler
+            )
         inputs.append(  # positionally: this runs once per wheel
             WheelInput(
                 filename,

@@ -47,6 +47,7 @@ class Build(NamedTuple):
     record: str | None = None  # a failed build's record, relative to index/ (a wheel's: beside it)
     log: str | None = None
     error: str = ""
+    compiler: str = ""  # "emulated", "host-native cross (...)", "" when not recorded
 
 
 class WheelInput(NamedTuple):

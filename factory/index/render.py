@@ -253,6 +253,8 @@ def project_page(project: IndexedProject, settings: IndexSettings) -> bytes:
             build = f' · <a href="{href}{RECORD_SUFFIX}">build record</a>'
             if file.build.log is not None:
                 build += f' · <a href="{layout.relative(here, file.build.log)}">log</a>'
+            if file.build.compiler:
+                build += f" · compiled by {_compiler_text(file.build.compiler)}"
         parts.append(
             f'<li><a href="{href}">{text}</a>{yanked}<br>\n<span class="muted">{file.version} · '
             f"{_tags(file.python_tags)} · {_tags(file.platform_tags)} · {file.size} bytes"
@@ -261,3 +263,13 @@ def project_page(project: IndexedProject, settings: IndexSettings) -> bytes:
         )
     parts.append("</ul>\n</body>\n</html>\n")
     return "".join(parts).encode()
+
+
+def _compiler_text(compiler: str) -> str:
+    """The record's compiler path, for people: which compilers built the riscv64 code."""
+    if compiler == "emulated":
+        return "the emulated riscv64 compilers"
+    if compiler.startswith("host-native cross "):  # "host-native cross (amd64 companion KEY)"
+        detail = compiler.removeprefix("host-native cross ")
+        return f"host-native riscv64 cross compilers {_escape(detail)}"
+    return _escape(compiler)

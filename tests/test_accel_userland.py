@@ -1,0 +1,239 @@
+"""Host-native compilers in the emulated userland, for real: equivalence with the
+emulated compilers, the mismatch that refuses, and --no-accelerate.
+
+The companion is created through the factory (about a minute, then cached under
+~/.cache/riscv64-wheel-factory/companion like the userland).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from factory.builders import companion as cp
+from factory.builders.userland import Userland, ensure_userland
+from factory.workspace import default_cache_dir
+
+from .helpers import TINY_PATCH, Project, make_tiny_fork, tiny_recipe
+
+pytestmark = [
+    pytest.mark.userland,
+    pytest.mark.skipif(os.geteuid() != 0, reason="the riscv64 userland needs root (chroot)"),
+    pytest.mark.skipif(platform.machine() not in cp.HOST_ARCHES, reason="no companion here"),
+]
+
+C_SOURCE = """\
+#include <Python.h>
+#include <stddef.h>
+#include <math.h>
+static PyObject *hypot2(PyObject *self, PyObject *args) {
+    double x, y;
+    if (!PyArg_ParseTuple(args, "dd", &x, &y)) return NULL;
+    return PyFloat_FromDouble(sqrt(x * x + y * y) + (double)offsetof(PyObject, ob_refcnt));
+}
+static PyMethodDef methods[] = {{"hypot2", hypot2, METH_VARARGS, NULL}, {NULL, NULL, 0, NULL}};
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_c", NULL, -1, methods};
+PyMODINIT_FUNC PyInit__c(void) { return PyModule_Create(&module); }
+"""
+CXX_SOURCE = """\
+#include <Python.h>
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+#include <vector>
+static PyObject *sorted_words(PyObject *self, PyObject *arg) {
+    try {
+        const char *text = PyUnicode_AsUTF8(arg);
+        if (!text) throw std::invalid_argument("not a str");
+        std::vector<std::string> words;
+        std::string word;
+        for (const char *p = text;; ++p) {
+            if (*p == ' ' || *p == 0) { if (!word.empty()) words.push_back(word); word.clear(); }
+            else word += *p;
+            if (*p == 0) break;
+        }
+        std::sort(words.begin(), words.end());
+        std::string joined;
+        for (auto &w : words) joined += (joined.empty() ? "" : " ") + w;
+        return PyUnicode_FromString(joined.c_str());
+    } catch (std::exception &e) {
+        PyErr_SetString(PyExc_TypeError, e.what());
+        return nullptr;
+    }
+}
+static PyMethodDef methods[] = {
+    {"sorted_words", sorted_words, METH_O, NULL}, {NULL, NULL, 0, NULL}};
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_cxx", NULL, -1, methods};
+PyMODINIT_FUNC PyInit__cxx(void) { return PyModule_Create(&module); }
+"""
+SETUP = """\
+from setuptools import Extension, setup
+setup(
+    name="twoext", version="1.0", packages=["twoext"],
+    ext_modules=[
+        Extension("twoext._c", ["twoext/_c.c"], libraries=["m"]),
+        Extension("twoext._cxx", ["twoext/_cxx.cc"], language="c++"),
+    ],
+)
+"""
+CHECK = (
+    "import platform, twoext._c as c, twoext._cxx as x; "
+    "assert platform.machine() == 'riscv64'; "
+    "assert c.hypot2(3.0, 4.0) == 5.0; "
+    "assert x.sorted_words('pear apple fig') == 'apple fig pear'; "
+    "print('ok')"
+)
+
+
+@pytest.fixture(scope="module")
+def userland(tmp_path_factory: pytest.TempPathFactory) -> Userland:
+    log = tmp_path_factory.mktemp("userland-log") / "userland.log"
+    return ensure_userland(default_cache_dir(), log)
+
+
+@pytest.fixture(scope="module")
+def accelerated(userland: Userland, tmp_path_factory: pytest.TempPathFactory) -> Userland:
+    lines: list[str] = []
+    log = tmp_path_factory.mktemp("companion-log") / "companion.log"
+    acceleration = cp.accelerate(userland, default_cache_dir(), log, lines.append)
+    assert acceleration is not None, lines
+    assert len(lines) == 1 and lines[0].startswith("riscv64 compilers: host-native"), lines
+    return userland.with_acceleration(acceleration)
+
+
+def _project(directory: Path) -> Path:
+    (directory / "twoext").mkdir(parents=True)
+    (directory / "twoext/__init__.py").write_text("")
+    (directory / "twoext/_c.c").write_text(C_SOURCE)
+    (directory / "twoext/_cxx.cc").write_text(CXX_SOURCE)
+    (directory / "setup.py").write_text(SETUP)
+    (directory / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n'
+    )
+    return directory
+
+
+def _build(host: Userland, work: Path) -> tuple[dict[str, str], str]:
+    """Build the project's wheel with ``host``; sha256 of each extension module, and
+    the output of the same riscv64 test run against the wheel's contents.
+
+    Always in the same directory: debug information names the source directory.
+    """
+    shutil.rmtree(work, ignore_errors=True)
+    tree = _project(work / "src")
+    dist = work / "dist"
+    dist.mkdir()
+    log = work / "build.log"
+    argv = [host.python, "-m", "build", "--wheel", "--outdir", str(dist), str(tree)]
+    host.run(argv, log=log, cwd=tree, env={}, timeout=1800, binds=[work])
+    [wheel] = dist.glob("*.whl")
+    unpacked = work / "unpacked"
+    with zipfile.ZipFile(wheel) as zipped:
+        zipped.extractall(unpacked)
+        modules = {
+            Path(name).name.split(".")[0]: hashlib.sha256(zipped.read(name)).hexdigest()
+            for name in zipped.namelist()
+            if name.endswith(".so")
+        }
+    result = host.run(
+        ["python3", "-c", CHECK], log=log, cwd=work, env={"PYTHONPATH": str(unpacked)},
+        timeout=600, binds=[work], capture=True,
+    )  # fmt: skip
+    return modules, result.output.strip().splitlines()[-1]
+
+
+def test_accelerated_and_emulated_extension_modules_are_byte_identical(
+    userland: Userland, accelerated: Userland, tmp_path: Path
+) -> None:
+    emulated_modules, emulated_test = _build(userland, tmp_path / "work")
+    native_modules, native_test = _build(accelerated, tmp_path / "work")
+    assert sorted(emulated_modules) == ["_c", "_cxx"]  # a C and a C++ extension module
+    assert native_modules == emulated_modules  # sha256 of each, before any repair
+    assert emulated_test == native_test == "ok"  # both pass the same test inside riscv64
+    log = (tmp_path / "work" / "build.log").read_text()
+    assert f"{cp.INSIDE}/{cp.LINKS_C}" in log  # it really went through the companion
+
+
+def test_every_compiler_name_resolves_to_the_companion(
+    accelerated: Userland, tmp_path: Path
+) -> None:
+    names = ["cc", "gcc", "c++", "g++", "cpp", "riscv64-linux-gnu-gcc", "riscv64-linux-gnu-g++"]
+    names += ["ar", "as", "ld", "nm", "ranlib", "strip", "objcopy", "readelf"]
+    script = "; ".join(f'printf "%s %s\\n" {n} "$(command -v {n})"' for n in names)
+    result = accelerated.run(
+        ["sh", "-c", script], log=tmp_path / "log", cwd=tmp_path, env={}, timeout=300,
+        binds=[tmp_path], capture=True,
+    )  # fmt: skip
+    found = dict(line.split(" ", 1) for line in result.output.strip().splitlines())
+    assert found == {n: f"{cp.INSIDE}/{cp.LINKS_C}/{n}" for n in names}
+    # A configure-style check: compile, then run the riscv64 program (through binfmt).
+    (tmp_path / "conftest.c").write_text('#include <stdio.h>\nint main(void){puts("hi");}\n')
+    run = accelerated.run(
+        ["sh", "-c", "cc -o conftest conftest.c && ./conftest && uname -m"],
+        log=tmp_path / "log", cwd=tmp_path, env={}, timeout=300, binds=[tmp_path], capture=True,
+    )  # fmt: skip
+    assert run.output.split() == ["hi", "riscv64"]
+
+
+# --- through the command line -----------------------------------------------------------
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    project = Project(tmp_path / "project", default_cache_dir())
+    fork = tmp_path / "fork"
+    commit = make_tiny_fork(fork)
+    project.recipe("tinyyaml", tiny_recipe(fork, commit))
+    project.patch("tinyyaml", "0001-flavour.patch", TINY_PATCH)
+    return project
+
+
+def _record(project: Project) -> dict[str, object]:
+    [record] = project.wheelhouse.glob("tinyyaml-*.whl.build.json")
+    data: dict[str, object] = json.loads(record.read_text())
+    return data
+
+
+def test_no_accelerate_builds_emulated_and_the_record_says_so(project: Project) -> None:
+    result = project.factory("build", "--no-accelerate", "tinyyaml", timeout=1800)
+    assert result.returncode == 0, result.stderr
+    assert "riscv64 compilers: emulated (--no-accelerate)" in result.stderr
+    [log] = (project.root / "builds" / "tinyyaml").glob("*.log")
+    assert str(cp.INSIDE) not in log.read_text()
+    inputs = _record(project)["inputs"]
+    assert isinstance(inputs, dict) and inputs["toolchain"]["compiler"] == "emulated"
+    # The same inputs built with the companion: up to date, no new build number asked for.
+    again = project.factory("build", "tinyyaml", timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert "up to date" in again.stderr
+
+
+def test_a_version_mismatch_refuses_to_accelerate_in_one_line(
+    project: Project, userland: Userland, accelerated: Userland
+) -> None:
+    # The userland's probed versions, as the factory cached them, now claim another gcc.
+    probes = sorted((default_cache_dir() / "companion" / "probes").glob(f"{userland.key}-*.json"))
+    assert probes
+    saved = {path: path.read_text() for path in probes}
+    try:
+        for path in probes:
+            versions = json.loads(saved[path])
+            versions["gcc"] = versions["gcc"].replace("14.2.0-", "14.2.0-999~")
+            path.write_text(json.dumps(versions))
+        result = project.factory("build", "tinyyaml", timeout=1800)
+    finally:
+        for path, text in saved.items():
+            path.write_text(text)
+    assert result.returncode == 0, result.stderr
+    [line] = [x for x in result.stderr.splitlines() if x.startswith("riscv64 compilers:")]
+    assert line.startswith("riscv64 compilers: emulated, not host-native: gcc is ")
+    assert "14.2.0-999~" in line and "in the companion" in line
+    inputs = _record(project)["inputs"]
+    assert isinstance(inputs, dict) and inputs["toolchain"]["compiler"] == "emulated"
