@@ -17,7 +17,7 @@ import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
 if TYPE_CHECKING:
     from .records import BuildRecord
@@ -93,24 +93,78 @@ def _unescape(match: re.Match[str]) -> str:
 
 def read_catalog(wheelhouse: Path) -> dict[str, str]:
     """File name -> its newest line (unparsed: most runs only need a few of them)."""
+    return {name: line for name, (_, line) in read_catalog_lines(wheelhouse).lines.items()}
+
+
+class CatalogRead(NamedTuple):
+    """Complete lines from a byte offset on: a run that remembers where the last one
+    stopped reads only what was appended since."""
+
+    lines: dict[str, tuple[int, str]]  # file name -> byte offset and text of its newest line
+    inode: int  # the catalog is only appended to: a new inode means it was replaced
+    end: int  # the offset after the last complete line: where the next read starts
+
+
+def read_catalog_lines(wheelhouse: Path) -> CatalogRead:
     path = wheelhouse / CATALOG_FILE
     try:
         with open(path, "rb") as handle:
-            data = handle.read()
+            return _read_lines(path, handle, 0)
     except FileNotFoundError:
-        return {}
+        return CatalogRead({}, 0, 0)
+
+
+def read_catalog_tail(wheelhouse: Path, inode: int, start: int) -> CatalogRead | None:
+    """The lines appended after ``start``, where a previous read of the catalog file
+    ``inode`` ended; None when the catalog no longer continues there (replaced or cut)."""
+    path = wheelhouse / CATALOG_FILE
+    try:
+        with open(path, "rb") as handle:
+            if os.fstat(handle.fileno()).st_ino != inode:
+                return None
+            if start:
+                handle.seek(start - 1)
+                if handle.read(1) != b"\n":
+                    return None
+            return _read_lines(path, handle, start)
+    except FileNotFoundError:
+        return None
+
+
+def _read_lines(path: Path, handle: BinaryIO, start: int) -> CatalogRead:
+    handle.seek(start)
+    data = handle.read()
+    # A line a killed writer left unfinished is not read (nor counted in ``end``):
+    # the next append ends it with a newline, and it stays unparsed.
+    data = data[: data.rfind(b"\n") + 1]
     try:
         text = data.decode()
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise ConfigError(
-            f"{path}:{line}: not UTF-8 ({exc.reason})",
-            hint="the catalog is written by `factory build` and `factory adopt`; remove "
-            "or fix that line, then `factory adopt` the wheel it was for",
-        ) from None
-    lines = text.split("\n")
-    lines.pop()  # "" after the last newline, or a line a killed writer left unfinished
-    return {line[: line.find("\t")]: line for line in lines if not line.startswith("#")}
+        raise _not_utf8(path, start + exc.start, exc.reason) from None
+    lines: dict[str, tuple[int, str]] = {}
+    offset = start
+    for line in text.split("\n")[:-1]:
+        if not line.startswith("#"):
+            lines[line[: line.find("\t")]] = (offset, line)
+        # Byte offsets: a line's length in characters is its length in bytes when ASCII.
+        offset += (len(line) if line.isascii() else len(line.encode())) + 1
+    return CatalogRead(lines, os.fstat(handle.fileno()).st_ino, offset)
+
+
+def read_line_at(handle: BinaryIO, offset: int) -> str:
+    """The line that starts at ``offset`` (one ``read_catalog_from`` reported)."""
+    handle.seek(offset)
+    return handle.readline().decode().removesuffix("\n")
+
+
+def _not_utf8(path: Path, position: int, reason: str) -> ConfigError:
+    with open(path, "rb") as handle:
+        line = handle.read(position).count(b"\n") + 1
+    return ConfigError(
+        f"{path}:{line}: not UTF-8 ({reason})",
+        hint="the catalog is written by `factory build` and `factory adopt`; remove "
+        "or fix that line, then `factory adopt` the wheel it was for",
+    )
 
 
 def append_to_catalog(wheelhouse: Path, entries: Iterable[CatalogEntry]) -> None:

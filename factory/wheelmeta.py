@@ -12,7 +12,6 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from packaging.metadata import Metadata, parse_email
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
 from .errors import ConfigError
@@ -43,6 +42,10 @@ def invalid_wheel_filename(filename: str, reason: InvalidWheelFilename) -> Confi
 
 def read_wheel_metadata(wheel: Path) -> WheelMetadata:
     """Read and cross-check a wheel's METADATA; raise ConfigError naming what is wrong."""
+    # Imported here: the index imports this module for its errors, and packaging.metadata
+    # costs an index run 30 ms (it compiles the grammar of every metadata field).
+    from packaging.metadata import Metadata, parse_email
+
     try:
         name, version, _, _ = parse_wheel_filename(wheel.name)
     except InvalidWheelFilename as exc:

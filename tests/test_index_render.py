@@ -12,6 +12,7 @@ from factory.errors import ConfigError
 from factory.index.model import (
     Build,
     IndexedProject,
+    ProjectSummary,
     WheelInput,
     assemble_project,
     summarize,
@@ -19,6 +20,7 @@ from factory.index.model import (
 )
 from factory.index.render import (
     API_VERSION,
+    landing_row,
     render,
     render_project,
     simple_project_html,
@@ -349,3 +351,20 @@ def test_the_project_page_says_which_compilers_built_each_wheel() -> None:
     )
     assert "compiled by the emulated riscv64 compilers" in items[emulated]
     assert "compiled by" not in items[DEMO]  # not recorded (built before, or adopted)
+
+
+def test_a_landing_row_is_escaped_and_one_line() -> None:
+    """Rows are kept in the manifest, one tab-separated line per project."""
+    odd = ProjectSummary(
+        name="demo",
+        display_name="De<mo>\tpro\nject",
+        latest_version="1.0",
+        python_tags=("cp313",),
+        platform_tags=("linux_riscv64",),
+        files=1,
+        status="ok",
+        last_build="2026-01-02",
+    )
+    row = landing_row(odd)
+    assert '<a href="projects/demo.html">De&lt;mo&gt; pro ject</a>' in row
+    assert "\t" not in row and "\n" not in row and row.endswith("</tr>")

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
     from ..recipe import LoadedRecipe
     from .inputs import Wheelhouse
-    from .writer import ProjectState, WritePlan
+    from .writer import ProjectState, Wheels, WritePlan
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,8 @@ def _generate(
     )
 
     out = options.out
-    wheelhouse = scan_wheelhouse(options.wheelhouse)
+    known = {name: state.wheels for name, state in manifest.projects.items()}
+    wheelhouse = scan_wheelhouse(options.wheelhouse, known, manifest.catalog)
     groups = wheelhouse.projects
     if not groups:
         raise ConfigError(
@@ -122,7 +123,7 @@ def _generate(
         yanks = yanks_by_project.get(name, {})
         digest = _project_digest(
             settings_digest,
-            wheelhouse.signature(name),
+            wheelhouse.projects[name],
             yanks,
             tracks,
             logs_signature(options.logs, name),
@@ -140,7 +141,7 @@ def _generate(
     if not jobs and not removed and interrupted == Journal() and links == manifest.links:
         # Nothing changed after all (the stamp was too fresh to trust, or a file was
         # touched): no page is written; the stamp is kept so the next run stops early.
-        remember_inputs(out, manifest, stamp)
+        remember_inputs(out, manifest, stamp, wheelhouse.catalog)
         return IndexReport(out, manifest.projects_count, manifest.files_count, (), (), ())
 
     new_pages = [page for job in jobs for page in layout.project_pages(job.name)]
@@ -158,23 +159,25 @@ def _generate(
     states = {**manifest.projects, **rendered}
     for gone in removed:
         del states[gone]
-    summaries = [s.summary for s in states.values() if s.summary is not None]
+    rows = {name: state.row for name, state in states.items() if state.published}
+    wheels = sum(state.files for state in states.values())
     changes = commit(
         out,
         manifest,
         journal,
         rendered,
         states,
-        render_root(summaries),
+        render_root(rows, wheels),
         links,
         settings_digest,
         stamp,
+        wheelhouse.catalog,
         plan,
     )
     return IndexReport(
         out=out,
-        projects=len(summaries),
-        files=sum(s.files for s in summaries),
+        projects=len(rows),
+        files=wheels,
         rendered=tuple(job.name for job in jobs),
         written=changes.written,
         deleted=changes.deleted,
@@ -187,7 +190,7 @@ def _render_and_stage(
     """Read, render and stage every changed project's pages."""
     from .inputs import log_listing, read_builds, read_wheels
     from .model import assemble_project, summarize
-    from .render import render_project
+    from .render import landing_row, render_project
     from .writer import ProjectState, Stager
 
     stager = Stager(str(options.out), plan)
@@ -199,11 +202,13 @@ def _render_and_stage(
         project = assemble_project(
             job.name, wheels, options.settings, job.yanks, job.tracks, builds
         )
+        in_wheelhouse = wheelhouse.projects[job.name]
         if not project.files:
-            states[job.name] = ProjectState(job.digest, None)
+            states[job.name] = ProjectState(job.digest, in_wheelhouse, 0, "")
             continue
         stager.stage(render_project(project, options.settings))
-        states[job.name] = ProjectState(job.digest, summarize(project))
+        row = landing_row(summarize(project))
+        states[job.name] = ProjectState(job.digest, in_wheelhouse, len(project.files), row)
     return states
 
 
@@ -244,13 +249,14 @@ def _yanks_by_project(
 
 def _project_digest(
     settings_digest: str,
-    files: str,
+    files: Wheels,
     yanks: Mapping[str, str],
     tracks: tuple[str, ...],
     logs: str,
 ) -> str:
     digest = hashlib.sha256(settings_digest.encode())
-    digest.update(files.encode())
+    # An offset names one catalog line: the catalog is only appended to.
+    digest.update(f"{files.names}\t{files.offsets}".encode())
     if yanks or tracks or logs:
         extra = json.dumps([sorted(yanks.items()), list(tracks), logs], sort_keys=True)
         digest.update(extra.encode())

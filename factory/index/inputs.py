@@ -11,14 +11,22 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from packaging.utils import NormalizedName, canonicalize_name
 
-from ..catalog import CATALOG_FILE, parse_line, read_catalog
+from ..catalog import (
+    CATALOG_FILE,
+    CatalogRead,
+    parse_line,
+    read_catalog_lines,
+    read_catalog_tail,
+    read_line_at,
+)
 from ..errors import ConfigError
 from . import layout
 from .model import Build, WheelInput
+from .writer import Wheels
 from .yanks import yank_key
 
 if TYPE_CHECKING:
@@ -29,22 +37,40 @@ PYPI_SIMPLE = "https://pypi.org/simple/"
 
 @dataclass(frozen=True)
 class Wheelhouse:
-    """The wheelhouse's listing and catalog: read once per run that has anything new."""
+    """The wheelhouse's wheels and their catalog lines: read once per run that has
+    anything new, and only as far as needed (see ``scan_wheelhouse``)."""
 
     path: Path
-    projects: dict[NormalizedName, list[str]]  # wheel file names by normalized project, sorted
-    catalog: dict[str, str]  # wheel file name -> its catalog line
+    projects: dict[NormalizedName, Wheels]  # by normalized project name, sorted
+    lines: dict[str, tuple[int, str]]  # file name -> offset and text of lines read so far
+    catalog: tuple[int, int]  # the catalog's inode and the offset this run read it to
 
-    def signature(self, project: NormalizedName) -> str:
-        """Changes when the project's files do: every wheel's catalog line (a wheel
-        removed and added again gets a new line)."""
-        catalog = self.catalog
-        return "\n".join([catalog[wheel] for wheel in self.projects[project]])
+    def catalog_lines(self, project: NormalizedName) -> list[tuple[str, str]]:
+        """Every wheel of the project with its catalog line (read now if not yet)."""
+        wheels = self.projects[project].offsets_by_name()
+        if all(wheel in self.lines for wheel in wheels):
+            return [(wheel, self.lines[wheel][1]) for wheel in wheels]
+        path = self.path / CATALOG_FILE
+        with open(path, "rb") as handle:
+            if os.fstat(handle.fileno()).st_ino != self.catalog[0]:
+                raise ConfigError(
+                    f"{path} was replaced while the index was read",
+                    hint="run `factory index` again",
+                )
+            return [(wheel, read_line_at(handle, offset)) for wheel, offset in wheels.items()]
 
 
-def scan_wheelhouse(wheelhouse: Path) -> Wheelhouse:
+def scan_wheelhouse(
+    wheelhouse: Path, known: Mapping[str, Wheels], catalog: tuple[int, int] | None
+) -> Wheelhouse:
     """Every wheel of the wheelhouse, grouped by normalized project name (from the file
-    name); raise ConfigError for a wheel the catalog does not know."""
+    name); raise ConfigError for a wheel the catalog does not know.
+
+    ``known`` and ``catalog`` are what the previous run found: the wheels it saw, and
+    how far it read the catalog. When the catalog still continues there, only the lines
+    appended since are read, and the listing is compared with the known wheels (a wheel
+    deleted by hand changes its project); anything unexpected falls back to reading the
+    whole catalog. The listing itself stays: it is how a wheel deleted by hand is seen."""
     try:
         names = os.listdir(wheelhouse)
     except FileNotFoundError:
@@ -52,9 +78,17 @@ def scan_wheelhouse(wheelhouse: Path) -> Wheelhouse:
             f"wheelhouse {wheelhouse} does not exist",
             hint="run `factory build` first, or pass --wheelhouse",
         ) from None
-    catalog = read_catalog(wheelhouse)
-    wheels = [n for n in names if n.endswith(".whl") and not n.startswith(".")]
-    unknown = sorted(n for n in wheels if n not in catalog)
+    # Slicing beats endswith over 300,000 names; hidden names are dropped below.
+    listed = {n for n in names if n[-4:] == ".whl"}
+    if catalog is not None:
+        tail = read_catalog_tail(wheelhouse, *catalog)
+        if tail is not None:
+            found = _update(wheelhouse, known, listed, tail)
+            if found is not None:
+                return found
+    everything = read_catalog_lines(wheelhouse)
+    listed = {n for n in listed if not n.startswith(".")}
+    unknown = sorted(listed - everything.lines.keys())
     if unknown:
         more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
         raise ConfigError(
@@ -63,19 +97,65 @@ def scan_wheelhouse(wheelhouse: Path) -> Wheelhouse:
             hint=f"add wheels built elsewhere with `factory adopt {wheelhouse / unknown[0]}` "
             "(or a folder of them), or remove the file",
         )
-    projects: dict[NormalizedName, list[str]] = {}
-    canonical: dict[str, NormalizedName] = {}
-    for name in wheels:
-        # The project part is everything before the first "-" (PEP 427 escapes "-"
-        # in names); the full file name is checked with packaging when it is read.
-        raw = name.partition("-")[0]
-        project = canonical.get(raw)
+    grouped: dict[NormalizedName, dict[str, int]] = {}
+    project_of = _ProjectNames()
+    for name in sorted(listed):
+        grouped.setdefault(project_of(name), {})[name] = everything.lines[name][0]
+    projects = {name: Wheels.of(wheels) for name, wheels in sorted(grouped.items())}
+    return Wheelhouse(wheelhouse, projects, everything.lines, (everything.inode, everything.end))
+
+
+def _update(
+    wheelhouse: Path,
+    known: Mapping[str, Wheels],
+    listed: set[str],
+    tail: CatalogRead,
+) -> Wheelhouse | None:
+    """The previous run's wheels, updated with the catalog's new lines and the listing;
+    None when a listed wheel is in neither (it may have an older line: read them all)."""
+    known_names: set[str] = set()
+    for previous in known.values():
+        known_names.update(previous.names.split(" "))
+    if listed - known_names - tail.lines.keys():
+        return None  # (hidden names land here too, and are dropped by the full scan)
+    changed: dict[NormalizedName, dict[str, int]] = {}
+    project_of = _ProjectNames()
+
+    def wheels_of(project: NormalizedName) -> dict[str, int]:
+        if project not in changed:
+            old = known.get(project)
+            changed[project] = old.offsets_by_name() if old is not None else {}
+        return changed[project]
+
+    for name in known_names - listed:  # deleted by hand
+        del wheels_of(project_of(name))[name]
+    for name, (offset, _) in tail.lines.items():
+        if name in listed:
+            wheels_of(project_of(name))[name] = offset
+    projects = cast(dict[NormalizedName, Wheels], dict(known))  # names the last run normalized
+    for project, wheels in changed.items():
+        if wheels:
+            projects[project] = Wheels.of(dict(sorted(wheels.items())))
+        else:
+            del projects[project]
+    if changed.keys() - known.keys():
+        projects = dict(sorted(projects.items()))  # a new project: keep them in name order
+    return Wheelhouse(wheelhouse, projects, tail.lines, (tail.inode, tail.end))
+
+
+class _ProjectNames:
+    """A wheel file name's normalized project: everything before its first "-" (PEP 427
+    escapes "-" in names; the full file name is checked when it is read)."""
+
+    def __init__(self) -> None:
+        self.cache: dict[str, NormalizedName] = {}
+
+    def __call__(self, filename: str) -> NormalizedName:
+        raw = filename.partition("-")[0]
+        project = self.cache.get(raw)
         if project is None:
-            project = canonical[raw] = canonicalize_name(raw)
-        projects.setdefault(project, []).append(name)
-    for group in projects.values():
-        group.sort()
-    return Wheelhouse(wheelhouse, dict(sorted(projects.items())), catalog)
+            project = self.cache[raw] = canonicalize_name(raw)
+        return project
 
 
 def read_wheels(
@@ -85,10 +165,9 @@ def read_wheels(
 
     ``log_names`` lists the project's folder in the logs directory: a wheel's build
     log is linked when it is there."""
-    catalog = wheelhouse.catalog
     inputs = []
-    for filename in wheelhouse.projects[project]:
-        entry = parse_line(catalog[filename])
+    for filename, line in wheelhouse.catalog_lines(project):
+        entry = parse_line(line)
         if entry is None or entry.filename != filename or not entry.metadata_sha256:
             raise ConfigError(
                 f"{wheelhouse.path / CATALOG_FILE}: the line for {filename} is not a "

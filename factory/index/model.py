@@ -93,7 +93,7 @@ class IndexedProject:
 
 @dataclass(frozen=True)
 class ProjectSummary:
-    """One row of the landing page; kept in the manifest so unchanged projects are not re-read."""
+    """What the landing page shows of a project (``render.landing_row``)."""
 
     name: str
     display_name: str
@@ -104,33 +104,6 @@ class ProjectSummary:
     status: str  # "ok", or "failed" when the newest build failed
     last_build: str  # date of the newest build (YYYY-MM-DD), "" when unknown
     status_log: str | None = None  # the failed build's log, relative to index/
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "display_name": self.display_name,
-            "latest_version": self.latest_version,
-            "python_tags": list(self.python_tags),
-            "platform_tags": list(self.platform_tags),
-            "files": self.files,
-            "status": self.status,
-            "last_build": self.last_build,
-            "status_log": self.status_log,
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> ProjectSummary:
-        return cls(
-            name=data["name"],
-            display_name=data["display_name"],
-            latest_version=data["latest_version"],
-            python_tags=tuple(data["python_tags"]),
-            platform_tags=tuple(data["platform_tags"]),
-            files=data["files"],
-            status=data["status"],
-            last_build=data["last_build"],
-            status_log=data.get("status_log"),
-        )
 
 
 def assemble_project(

@@ -1,10 +1,10 @@
 """Projects in, pages out: ``{relative path: bytes}``. Pure and deterministic.
 
-The API pages are built as strings with ``html.escape`` (they are rendered once per
-project, tens of thousands of times on a large index; jinja2 costs several times
-more there), the JSON with ``json.dumps(sort_keys=True)``, and the human pages with
-jinja2 templates with autoescape. Nothing here reads a clock: the same projects give
-the same bytes.
+Every page is built as a string with ``html.escape`` (pages are rendered once per
+project, tens of thousands of times on a large index: a template engine costs several
+times more there, and importing jinja2 alone cost a one-project run a tenth of its
+time), the JSON with ``json.dumps(sort_keys=True)`` or the same escaper. Nothing here
+reads a clock: the same projects give the same bytes.
 """
 
 from __future__ import annotations
@@ -12,14 +12,12 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from importlib import resources
 from json.encoder import encode_basestring as _quote  # the C escaper json.dumps uses
 from typing import Any
 from urllib.parse import quote
-
-import jinja2
 
 from ..records import RECORD_SUFFIX
 from . import layout
@@ -31,14 +29,6 @@ from .settings import IndexSettings
 API_VERSION = "1.2"
 
 _STYLE_SHEET = resources.files("factory").joinpath("templates/style.css")
-_templates = jinja2.Environment(
-    loader=jinja2.PackageLoader("factory", "templates"),
-    autoescape=True,
-    keep_trailing_newline=True,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    undefined=jinja2.StrictUndefined,
-)
 
 
 def render_project(project: IndexedProject, settings: IndexSettings) -> dict[str, bytes]:
@@ -50,13 +40,14 @@ def render_project(project: IndexedProject, settings: IndexSettings) -> dict[str
     }
 
 
-def render_root(summaries: Sequence[ProjectSummary]) -> dict[str, bytes]:
-    """The project lists and the landing page, from every project's summary."""
-    ordered = sorted(summaries, key=lambda s: s.name)
+def render_root(rows: Mapping[str, str], wheels: int) -> dict[str, bytes]:
+    """The project lists and the landing page, from every published project's landing
+    row (``landing_row``) and the number of wheels they publish."""
+    names = sorted(rows)
     return {
-        layout.SIMPLE_ROOT_HTML: simple_root_html(s.name for s in ordered),
-        layout.SIMPLE_ROOT_JSON: simple_root_json(s.name for s in ordered),
-        layout.LANDING_PAGE: landing_page(ordered),
+        layout.SIMPLE_ROOT_HTML: simple_root_html(names),
+        layout.SIMPLE_ROOT_JSON: simple_root_json(names),
+        layout.LANDING_PAGE: landing_page([rows[name] for name in names], wheels),
         layout.STYLE_SHEET: _STYLE_SHEET.read_bytes(),  # static: served as it is
         layout.NO_JEKYLL: b"",
     }
@@ -67,12 +58,14 @@ def render(projects: Iterable[IndexedProject], settings: IndexSettings) -> dict[
     from .model import summarize
 
     pages: dict[str, bytes] = {}
-    summaries = []
+    rows: dict[str, str] = {}
+    wheels = 0
     for project in projects:
         if project.files:
             pages.update(render_project(project, settings))
-            summaries.append(summarize(project))
-    pages.update(render_root(summaries))
+            rows[project.name] = landing_row(summarize(project))
+            wheels += len(project.files)
+    pages.update(render_root(rows, wheels))
     return dict(sorted(pages.items()))
 
 
@@ -192,12 +185,48 @@ def _json_file(file: IndexedFile, files_url: str, quoted_url: str) -> str:
 # --- the human pages ---------------------------------------------------------------
 
 
-def landing_page(summaries: Sequence[ProjectSummary]) -> bytes:
+def landing_page(rows: Sequence[str], wheels: int) -> bytes:
+    """Every project with its latest version and newest build, one ``landing_row`` each."""
+    projects = len(rows)
+    table = "".join(f"{row}\n" for row in rows)
     return (
-        _templates.get_template("landing.html")
-        .render(projects=summaries, wheels=sum(s.files for s in summaries))
-        .encode()
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f'<title>riscv64 wheels</title>\n<link rel="stylesheet" href="{layout.STYLE_SHEET}">\n'
+        "</head>\n<body>\n<h1>riscv64 wheels</h1>\n"
+        f"<p>{projects} project{'s' if projects != 1 else ''}, "
+        f"{wheels} wheel{'s' if wheels != 1 else ''}. Install with\n"
+        "<code>pip install --index-url &lt;this page&gt;/simple/ NAME</code>\n"
+        "(or <code>--extra-index-url</code>, or <code>uv pip install --index-url …</code>).\n"
+        'The <a href="simple/">simple index</a> also comes as JSON: '
+        '<a href="simple/index.json">simple/index.json</a>.</p>\n'
+        '<div class="scroll">\n<table>\n<thead><tr><th>project</th><th>latest</th>'
+        "<th>python</th><th>platform</th><th>build</th><th>last build</th></tr></thead>\n"
+        f"<tbody>\n{table}</tbody>\n</table>\n</div>\n</body>\n</html>\n"
+    ).encode()
+
+
+# Landing rows are kept in the manifest, one line per project: no tab or newline in them.
+_ONE_LINE = str.maketrans("\t\n\r", "   ")
+
+
+def landing_row(summary: ProjectSummary) -> str:
+    """A project's row in the landing page's table; built as a string and kept in the
+    manifest, so that a run re-renders only the rows of the projects it changed."""
+    if summary.status == "ok":
+        status = '<span class="ok">ok</span>'
+    elif summary.status_log:
+        status = f'<a class="failed" href="{escape(summary.status_log)}">failed</a>'
+    else:
+        status = '<span class="failed">failed</span>'
+    row = (
+        f'<tr><td><a href="projects/{summary.name}.html">{escape(summary.display_name)}</a></td>'
+        f"<td>{escape(summary.latest_version)}</td>"
+        f"<td>{escape(' '.join(summary.python_tags))}</td>"
+        f"<td>{escape(' '.join(summary.platform_tags))}</td>"
+        f"<td>{status}</td><td>{escape(summary.last_build)}</td></tr>"
     )
+    return row.translate(_ONE_LINE)
 
 
 def project_page(project: IndexedProject, settings: IndexSettings) -> bytes:

@@ -33,16 +33,13 @@ import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import NamedTuple
 
 from .._fs import write_atomically
 from ..errors import ConfigError, LockHeld
 from . import layout
 
-if TYPE_CHECKING:
-    from .model import ProjectSummary
-
-FORMAT = 3
+FORMAT = 4
 TEMP_PREFIX = ".factory-tmp."
 # Below this many files a run fsyncs each one; above, one sync() is far cheaper.
 FSYNC_EACH_MAX = 32
@@ -64,10 +61,32 @@ def plan_writes(manifest: Manifest, journal: Journal, pages: int) -> WritePlan:
     return WritePlan(in_place=in_place, fsync_each=pages <= FSYNC_EACH_MAX)
 
 
-@dataclass(frozen=True)
-class ProjectState:
+class Wheels(NamedTuple):
+    """A project's wheels in the wheelhouse, in file name order, and the offsets of their
+    catalog lines, each space-separated: kept, compared and stored as they are, and split
+    only for the few projects a run reads (a run handles every project's)."""
+
+    names: str
+    offsets: str
+
+    @classmethod
+    def of(cls, offsets_by_name: Mapping[str, int]) -> Wheels:
+        return cls(" ".join(offsets_by_name), " ".join(map(str, offsets_by_name.values())))
+
+    def offsets_by_name(self) -> dict[str, int]:
+        offsets = map(int, self.offsets.split(" "))
+        return dict(zip(self.names.split(" "), offsets, strict=True))
+
+
+class ProjectState(NamedTuple):  # a NamedTuple: a run reads one per project, 10,000 of them
     digest: str  # of everything the project's pages are made from
-    summary: ProjectSummary | None  # None: nothing of it is published (all filtered out)
+    wheels: Wheels
+    files: int  # published files: 0 when all are filtered out (and it has no pages)
+    row: str  # its landing-page row ("" when nothing is published)
+
+    @property
+    def published(self) -> bool:
+        return self.files > 0
 
 
 @dataclass
@@ -78,6 +97,7 @@ class Manifest:
     files_count: int = 0
     files: dict[str, str] = field(default_factory=dict)  # root pages -> sha256
     links: dict[str, str] = field(default_factory=dict)  # symbolic link -> its target
+    catalog: tuple[int, int] | None = None  # the catalog's inode and how far it was read
     projects: dict[str, ProjectState] = field(default_factory=dict)
 
 
@@ -118,23 +138,26 @@ def locked(out: Path) -> Iterator[None]:
 
 
 def read_manifest(out: Path, *, header_only: bool = False) -> Manifest:
-    """The manifest: a header line (settings, inputs stamp, root pages, links, counts)
-    and a line with every project's state. ``header_only`` reads just the first: a run
-    with nothing new needs no more."""
+    """The manifest: a header line (settings, inputs stamp, root pages, links, counts,
+    catalog position), then a tab-separated line per project (``_project_line``).
+    ``header_only`` reads just the first: a run with nothing new needs no more."""
     path = out / layout.MANIFEST
     try:
         with open(path, "rb") as handle:
             header = json.loads(handle.readline())
             if not isinstance(header, dict) or header.get("format") != FORMAT:
                 raise _unreadable(path, "unknown format")
-            projects = {} if header_only else json.loads(handle.readline())
+            lines = [] if header_only else handle.read().decode().split("\n")[:-1]
     except FileNotFoundError:
         return Manifest()
     except ValueError as exc:
         raise _unreadable(path, exc) from None
-    if projects:
-        from .model import ProjectSummary  # packaging: not needed by a run with nothing new
     try:
+        projects = {}
+        for line in lines:
+            name, digest, files, row, wheels, offsets = line.split("\t")
+            projects[name] = ProjectState(digest, Wheels(wheels, offsets), int(files), row)
+        catalog = header["catalog"]
         return Manifest(
             settings=header["settings"],
             inputs=header["inputs"],
@@ -142,15 +165,10 @@ def read_manifest(out: Path, *, header_only: bool = False) -> Manifest:
             files_count=header["files_count"],
             files=dict(header["files"]),
             links=dict(header["links"]),
-            projects={
-                name: ProjectState(
-                    state["digest"],
-                    ProjectSummary.from_json(state["summary"]) if state["summary"] else None,
-                )
-                for name, state in projects.items()
-            },
+            catalog=(int(catalog[0]), int(catalog[1])) if catalog else None,
+            projects=projects,
         )
-    except (KeyError, TypeError, AttributeError) as exc:
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise _unreadable(path, exc) from None
 
 
@@ -207,7 +225,7 @@ def _sha256(data: bytes) -> str:
 
 
 def _published_pages(state: ProjectState | None, name: str) -> tuple[str, ...]:
-    return layout.project_pages(name) if state is not None and state.summary is not None else ()
+    return layout.project_pages(name) if state is not None and state.published else ()
 
 
 def check_new(out: Path, manifest: Manifest, journal: Journal, paths: Iterable[str]) -> None:
@@ -269,12 +287,14 @@ def commit(
     links: Mapping[str, str],
     settings: str,
     inputs: str,
+    catalog: tuple[int, int],
     plan: WritePlan,
 ) -> Changes:
     """Put the staged pages of ``rendered`` projects, the root pages and links in place,
     and update the bookkeeping to ``states`` (every project from now on: a project of the
     manifest missing from it is removed). ``journal`` is the one ``begin`` wrote;
-    ``plan`` is the one the pages were staged with; ``inputs`` the inputs' stamp."""
+    ``plan`` is the one the pages were staged with; ``inputs`` the inputs' stamp and
+    ``catalog`` how far the catalog was read."""
     removed = manifest.projects.keys() - states.keys()
     deletions: set[str] = set()
     for name in {*journal.projects, *removed, *rendered}:
@@ -295,14 +315,15 @@ def commit(
         if manifest.links.get(path) != target or path in journal.links
     }
     pages = [page for name, state in rendered.items() for page in _published_pages(state, name)]
-    summaries = [state.summary for state in states.values() if state.summary is not None]
+    published = [state.files for state in states.values() if state.published]
     new_manifest = Manifest(
         settings,
         inputs,
-        len(summaries),
-        sum(summary.files for summary in summaries),
+        len(published),
+        sum(published),
         root_files,
         dict(links),
+        catalog,
         dict(sorted(states.items())),
     )
     if pages or root_writes or new_links or deletions:
@@ -323,10 +344,10 @@ def commit(
     return Changes(tuple(sorted([*new_links, *pages, *root_writes])), tuple(deleted))
 
 
-def remember_inputs(out: Path, manifest: Manifest, inputs: str) -> None:
-    """Record the inputs' stamp of a run that found nothing to change."""
-    if inputs != manifest.inputs:
-        _write_manifest(out, replace(manifest, inputs=inputs))
+def remember_inputs(out: Path, manifest: Manifest, inputs: str, catalog: tuple[int, int]) -> None:
+    """Record the inputs' stamp and catalog position of a run that found nothing to change."""
+    if (inputs, catalog) != (manifest.inputs, manifest.catalog):
+        _write_manifest(out, replace(manifest, inputs=inputs, catalog=catalog))
 
 
 # --- writing -----------------------------------------------------------------------
@@ -423,15 +444,17 @@ def _write_manifest(out: Path, manifest: Manifest) -> None:
         "files_count": manifest.files_count,
         "files": manifest.files,
         "links": manifest.links,
+        "catalog": manifest.catalog,
     }
-    projects = {
-        name: {
-            "digest": state.digest,
-            "summary": state.summary.to_json() if state.summary else None,
-        }
-        for name, state in manifest.projects.items()
-    }
-    write_atomically(out / layout.MANIFEST, _dump(header) + _dump(projects))
+    lines = [_project_line(name, state) for name, state in manifest.projects.items()]
+    write_atomically(out / layout.MANIFEST, _dump(header) + "".join(lines).encode())
+
+
+def _project_line(name: str, state: ProjectState) -> str:
+    # Tab-separated, not JSON: a run reads and writes every project's line (10,000 on
+    # a large index) and JSON would cost it several times more. No field holds a tab.
+    wheels = state.wheels
+    return f"{name}\t{state.digest}\t{state.files}\t{state.row}\t{wheels.names}\t{wheels.offsets}\n"
 
 
 def _delete(out: Path, paths: Sequence[str], temps: Iterable[str]) -> list[str]:

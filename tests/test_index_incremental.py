@@ -1,0 +1,121 @@
+"""A run after a change reads only what changed (the catalog from where the last run
+stopped, the listing against the wheels it knew) and still gives the pages a fresh
+index of the same wheelhouse gives: whatever happened to the wheelhouse in between."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from factory.catalog import CATALOG_FILE
+from factory.errors import ConfigError
+from factory.index import IndexOptions, IndexReport, generate_index
+from factory.index.yanks import yank
+
+from .index_helpers import add_wheel
+
+SIDE_FILES = ("", ".metadata", ".build.json")
+
+
+def index(wheelhouse: Path, out: Path) -> IndexReport:
+    return generate_index(IndexOptions(wheelhouse=wheelhouse, out=out))
+
+
+def pages(out: Path) -> dict[str, bytes]:
+    """Every published page (not the bookkeeping, not what the links lead to)."""
+    found = {}
+    for directory, _, names in os.walk(out):  # does not follow files/ into the wheelhouse
+        for name in names:
+            path = Path(directory, name)
+            if not name.startswith(".factory") and not path.is_symlink():
+                found[str(path.relative_to(out))] = path.read_bytes()
+    return found
+
+
+def assert_same_as_a_fresh_index(wheelhouse: Path, out: Path, fresh: Path) -> None:
+    shutil.rmtree(fresh, ignore_errors=True)
+    index(wheelhouse, fresh)
+    assert pages(out) == pages(fresh)
+
+
+@pytest.fixture
+def wheelhouse(tmp_path: Path) -> Path:
+    house = tmp_path / "wheelhouse"
+    for name, version in (("alpha", "1.0"), ("alpha", "1.1"), ("beta", "1.0"), ("gamma", "0.1")):
+        add_wheel(house, tmp_path / "scratch", name, version)
+    return house
+
+
+def remove_by_hand(wheelhouse: Path, wheel: str) -> None:
+    for suffix in SIDE_FILES:
+        (wheelhouse / f"{wheel}{suffix}").unlink()
+
+
+def test_each_kind_of_change_gives_the_pages_of_a_fresh_index(
+    wheelhouse: Path, tmp_path: Path
+) -> None:
+    out, scratch, kept = tmp_path / "index", tmp_path / "more", tmp_path / "kept"
+    gamma = "gamma-0.1-py3-none-any.whl"
+    index(wheelhouse, out)
+    kept.mkdir()
+    for suffix in SIDE_FILES:
+        shutil.copy2(wheelhouse / f"{gamma}{suffix}", kept)
+    remove_by_hand(wheelhouse, gamma)
+    index(wheelhouse, out)
+    assert "gamma" not in (out / "simple/index.html").read_text()
+
+    def put_gamma_back() -> None:  # its old catalog line, before where the last run stopped
+        for suffix in SIDE_FILES:
+            shutil.copy2(kept / f"{gamma}{suffix}", wheelhouse)
+
+    changes: dict[str, Callable[[], object]] = {
+        "a wheel added": lambda: add_wheel(wheelhouse, scratch, "beta", "1.1"),
+        "a new project": lambda: add_wheel(wheelhouse, scratch, "delta", "2.0"),
+        "a wheel deleted by hand": lambda: remove_by_hand(wheelhouse, "alpha-1.0-py3-none-any.whl"),
+        "a wheel put back by hand": put_gamma_back,
+        "a yank": lambda: yank(wheelhouse, "beta==1.0", "broken"),
+        "a project's last wheel deleted": lambda: remove_by_hand(
+            wheelhouse, "delta-2.0-py3-none-any.whl"
+        ),
+    }
+    for what, change in changes.items():
+        change()
+        report = index(wheelhouse, out)
+        assert report.written, what  # the change is published
+        assert_same_as_a_fresh_index(wheelhouse, out, tmp_path / "fresh")
+    assert "gamma-0.1" in (out / "simple/gamma/index.html").read_text()
+    assert "alpha-1.0" not in (out / "simple/alpha/index.html").read_text()
+    assert not (out / "simple/delta").exists()
+
+
+def test_a_replaced_catalog_is_read_again_whole(wheelhouse: Path, tmp_path: Path) -> None:
+    out = tmp_path / "index"
+    index(wheelhouse, out)
+    catalog = wheelhouse / CATALOG_FILE
+    # Rewritten with the same lines in another order (e.g. restored from a backup): a
+    # new inode, and the offsets the last run remembered point elsewhere.
+    header, *lines = catalog.read_text().splitlines(keepends=True)
+    replacement = wheelhouse / "catalog.new"
+    replacement.write_text(header + "".join(reversed(lines)))
+    replacement.replace(catalog)
+    add_wheel(wheelhouse, tmp_path / "more", "beta", "1.1")
+    index(wheelhouse, out)
+    assert_same_as_a_fresh_index(wheelhouse, out, tmp_path / "fresh")
+
+
+def test_a_cut_catalog_is_noticed_and_refused(wheelhouse: Path, tmp_path: Path) -> None:
+    out = tmp_path / "index"
+    index(wheelhouse, out)
+    before = pages(out)
+    catalog = wheelhouse / CATALOG_FILE
+    lines = catalog.read_text().splitlines(keepends=True)
+    with open(catalog, "r+") as handle:  # same inode, shorter: gamma's line is gone
+        handle.truncate(len("".join(lines[:-1]).encode()))
+    with pytest.raises(ConfigError) as error:
+        index(wheelhouse, out)
+    assert "gamma-0.1-py3-none-any.whl: a wheel without a line in" in error.value.message
+    assert pages(out) == before
