@@ -116,6 +116,7 @@ def cli(debug: bool) -> None:
     help="In the emulated userland, compile with its own (emulated) compilers instead of "
     "the host-native cross compilers of the toolchain companion.",
 )
+@click.option("--dry-run", is_flag=True, help="Print what would be built and why; build nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @directory_options
 def build(
@@ -124,6 +125,7 @@ def build(
     force: bool,
     native: bool,
     no_accelerate: bool,
+    dry_run: bool,
     as_json: bool,
     dirs: DirectoryOptions,
 ) -> None:
@@ -142,6 +144,19 @@ def build(
     progress = Progress()
     host = choose_host(native, workspace, progress)
     planned = plan(selected, recipes, host, workspace.wheelhouse, force=force)
+    if dry_run:
+        rows = [
+            {"project": b.name, "version": b.loaded.recipe.version, "action": b.action,
+             "reason": b.reason}
+            for b in planned
+        ]  # fmt: skip
+        if as_json:
+            click.echo(json.dumps(rows, indent=2))
+        for row in [] if as_json else rows:
+            click.echo(
+                f"{row['project']:<24} {row['version']:<12} {row['action']:<10} {row['reason']}"
+            )
+        return
     prepare_system(planned, host, workspace)
     if any(b.action == "build" for b in planned):
         # After the system packages: one of them may be a compiler (gfortran) to match.
