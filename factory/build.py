@@ -27,7 +27,7 @@ from .hashing import sha256_file
 from .isa import check_baseline
 from .locks import exclusive_lock
 from .progress import Progress, format_seconds
-from .recipe import LoadedRecipe
+from .recipe import LoadedRecipe, dependency_order
 from .records import (
     BuildRecord,
     FingerprintInputs,
@@ -90,7 +90,7 @@ def plan(
     existing = wheelhouse_records(wheelhouse)
     python = host_python(host)
     planned = []
-    for loaded in _dependency_order(selected, recipes):
+    for loaded in dependency_order(selected, recipes):
         recipe = loaded.recipe
         target = Target(arch=host.arch, python=python, policy=recipe.repair.policy)
         dependencies = [recipes[canonicalize_name(d)] for d in recipe.build.requires]
@@ -155,34 +155,6 @@ def _staleness(
             "or pass --force to rebuild and keep the published wheel",
         )
     return "build", "not built yet"
-
-
-def _dependency_order(
-    selected: Sequence[LoadedRecipe], recipes: Mapping[NormalizedName, LoadedRecipe]
-) -> list[LoadedRecipe]:
-    ordered: list[LoadedRecipe] = []
-    done: set[NormalizedName] = set()
-    visiting: list[NormalizedName] = []
-
-    def visit(loaded: LoadedRecipe) -> None:
-        if loaded.name in done:
-            return
-        if loaded.name in visiting:
-            cycle = " -> ".join([*visiting[visiting.index(loaded.name) :], loaded.name])
-            raise ConfigError(
-                f"build.requires forms a cycle: {cycle}",
-                hint="one of these recipes must build without the other",
-            )
-        visiting.append(loaded.name)
-        for dependency in loaded.recipe.build.requires:
-            visit(recipes[canonicalize_name(dependency)])
-        visiting.pop()
-        done.add(loaded.name)
-        ordered.append(loaded)
-
-    for loaded in selected:
-        visit(loaded)
-    return ordered
 
 
 def prepare_system(planned: Sequence[PlannedBuild], host: BuildHost, workspace: Workspace) -> None:

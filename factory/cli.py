@@ -5,6 +5,7 @@ Errors are turned into one ``ERROR:`` line plus a hint here and nowhere else.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import functools
 import json
@@ -21,11 +22,13 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from .errors import ConfigError, CoverageGap, FactoryError
+from .targets import DEFAULT_ARCH, DEFAULT_PYTHON
 from .workspace import Workspace, default_cache_dir
 
 if TYPE_CHECKING:
     from .builders.base import BuildHost
     from .progress import Progress
+    from .stale import StaleReport
 
 # Each command imports what it needs when it runs: `factory index` on a large
 # wheelhouse should not pay a third of a second for the recipe models and builders.
@@ -264,6 +267,101 @@ def list_recipes(as_json: bool, dirs: DirectoryOptions) -> None:
             f"{row['project']:<24} {row['version']:<12} build {row['build_number']}  "
             f"{row['source']:<7} {wheels}"
         )
+
+
+def _state_option(command: Callable[..., None]) -> Callable[..., None]:
+    return click.option(
+        "--state",
+        "state_location",
+        default=None,
+        metavar="URL|DIR",
+        help="The published state: a published index's URL or directory, or a state "
+        "directory (wheelhouse/ + builds/) [default: --wheelhouse and --logs].",
+    )(command)
+
+
+def _target_options(command: Callable[..., None]) -> Callable[..., None]:
+    command = click.option(
+        "--python",
+        "python_version",
+        default=DEFAULT_PYTHON,
+        show_default=True,
+        help="The target python (the userland's).",
+    )(command)
+    return click.option("--arch", default=DEFAULT_ARCH, show_default=True)(command)
+
+
+def stale_report(
+    dirs: DirectoryOptions,
+    state_location: str | None,
+    arch: str,
+    python_version: str,
+    upstream: bool = False,
+) -> StaleReport:
+    """Recipes against the published state (and PyPI, with ``upstream``)."""
+    from .recipe import load_recipes
+    from .stale import find_stale
+    from .state import local_state, read_state
+
+    workspace = dirs.workspace()
+    recipes = load_recipes(workspace.recipes, workspace.patches)
+    state = (
+        read_state(state_location)
+        if state_location is not None
+        else local_state(workspace.wheelhouse, workspace.logs)
+    )
+    facts = None
+    if upstream:
+        from .upstream import look_up
+        from .webclient import Client
+
+        wanted: dict[str, str] = {
+            r.recipe.upstream_project: r.recipe.version
+            for r in recipes.values()
+            if r.recipe.source.kind == "pypi" or r.recipe.upstream is not None
+        }
+        with Client() as client:
+            facts = look_up(wanted, client)
+    return find_stale(recipes, state, arch, python_version, upstream=facts)
+
+
+@cli.command()
+@_state_option
+@_target_options
+@click.option(
+    "--upstream",
+    is_flag=True,
+    help="Also ask PyPI for newer releases and for riscv64 wheels upstream (retirement).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@directory_options
+def stale(
+    state_location: str | None,
+    arch: str,
+    python_version: str,
+    upstream: bool,
+    as_json: bool,
+    dirs: DirectoryOptions,
+) -> None:
+    """Whether each recipe's published wheel is current, and every reason it is not."""
+    report = stale_report(dirs, state_location, arch, python_version, upstream)
+    if as_json:
+        click.echo(json.dumps(dataclasses.asdict(report), indent=2))
+        return
+    for verdict in report.verdicts:
+        click.echo(
+            f"{verdict.project:<24} {verdict.version:<12} {verdict.status:<10} "
+            + "; ".join(verdict.reasons)
+        )
+        for note in verdict.notes:
+            click.echo(f"{'':<24} {'':<12} {'':<10} note: {note}")
+    for note in report.notes:
+        click.echo(f"note: {note}")
+    counts = collections.Counter(v.status for v in report.verdicts)
+    click.echo(
+        f"{len(report.verdicts)} recipes against {report.state} ({report.arch}, python "
+        f"{report.python}): " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    )
 
 
 @cli.command()

@@ -92,9 +92,12 @@ _ADDED_FIELDS = {"repair": ("isa",)}
 
 def _fingerprinted_recipe(loaded: LoadedRecipe) -> dict[str, Any]:
     recipe = loaded.recipe
-    # Yanks say how the index presents a wheel, not what is in it: no rebuild. Nor does
-    # build.accelerate: it picks the compiler path, whose output is the same.
-    dump = recipe.model_dump(mode="json", exclude={"yanked": True, "build": {"accelerate"}})
+    # Yanks and retirement say how the index presents a wheel, not what is in it: no
+    # rebuild. Nor do build.accelerate (it picks the compiler path, whose output is the
+    # same) and build.size (the CI runner a build needs).
+    dump = recipe.model_dump(
+        mode="json", exclude={"yanked": True, "retired": True, "build": {"accelerate", "size"}}
+    )
     for section, names in _ADDED_FIELDS.items():
         defaults = type(getattr(recipe, section))().model_dump(mode="json")
         for name in names:
