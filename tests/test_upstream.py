@@ -117,7 +117,7 @@ def pypi() -> Iterator[FakePypi]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     # The timeout test's client hangs up before the late answer: not a failure here.
-    server.handle_error = lambda request, address: None  # type: ignore[method-assign]
+    server.handle_error = lambda request, client_address: None  # type: ignore[method-assign]
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield FakePypi(f"http://127.0.0.1:{server.server_address[1]}", behaviours)
