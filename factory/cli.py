@@ -364,6 +364,85 @@ def stale(
     )
 
 
+@cli.command(name="plan")
+@_state_option
+@_target_options
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@click.option(
+    "--github-output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Also append empty=... and layer-N=<matrix> lines to this file ($GITHUB_OUTPUT).",
+)
+@directory_options
+def plan_command(
+    state_location: str | None,
+    arch: str,
+    python_version: str,
+    as_json: bool,
+    github_output: Path | None,
+    dirs: DirectoryOptions,
+) -> None:
+    """The stale recipes as build matrices, one layer per level of build.requires."""
+    from .matrix import plan_matrix
+    from .recipe import load_recipes
+
+    workspace = dirs.workspace()
+    report = stale_report(dirs, state_location, arch, python_version)
+    planned = plan_matrix(report, load_recipes(workspace.recipes, workspace.patches))
+    if github_output is not None:
+        with github_output.open("a", encoding="utf-8") as output:
+            output.write(planned.github_output())
+    if as_json:
+        click.echo(json.dumps(planned.to_json(), indent=2))
+        return
+    if not planned.layers:
+        click.echo(f"nothing to build: every recipe is current against {report.state}")
+    for number, layer in enumerate(planned.layers):
+        for entry in layer:
+            click.echo(f"layer {number}: {entry['package']} {entry['version']}: {entry['reason']}")
+    for name in planned.deferred:
+        click.echo(f"deferred to the next run (its layer is past the last): {name}")
+    for item in planned.not_buildable:
+        click.echo(
+            f"not buildable, {item['status']}: {item['package']}: {'; '.join(item['reasons'])}"
+        )
+
+
+@cli.command()
+@click.argument(
+    "artifacts",
+    nargs=-1,
+    required=True,
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+)
+@click.option(
+    "--into",
+    "state_dir",
+    required=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="The state directory (wheelhouse/ and builds/) to merge into.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print what was merged as JSON.")
+def merge(artifacts: tuple[Path, ...], state_dir: Path, as_json: bool) -> None:
+    """Merge build artifacts (each with wheelhouse/ and builds/) into a state directory.
+
+    A wheel name the state already has with other bytes is refused; nothing is written then.
+    """
+    from .merge import merge as merge_artifacts
+
+    report = merge_artifacts([a.absolute() for a in artifacts], state_dir.absolute())
+    if as_json:
+        click.echo(json.dumps(dataclasses.asdict(report), indent=2))
+        return
+    for name in report.added:
+        click.echo(f"added: {name}")
+    click.echo(
+        f"{state_dir}/: {len(report.added)} wheel{'s' if len(report.added) != 1 else ''} added, "
+        f"{len(report.unchanged)} already there, {report.build_files} build files copied"
+    )
+
+
 @cli.command()
 @click.argument("requirements", nargs=-1, required=True)
 @click.option("--python", "python_version", default="3.13", show_default=True)

@@ -52,7 +52,7 @@ class Verdict:
     reasons: tuple[str, ...]
     wheel: str | None = None  # the published wheel that is current
     notes: tuple[str, ...] = ()  # information that decides nothing (toolchain, upstream)
-    requires: tuple[str, ...] = ()  # build.requires, normalized
+    requires: tuple[NormalizedName, ...] = ()  # build.requires, normalized
     retire_evidence: tuple[str, ...] = ()  # upstream's riscv64 wheels, with --upstream
 
 
