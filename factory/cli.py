@@ -444,6 +444,27 @@ def merge(artifacts: tuple[Path, ...], state_dir: Path, as_json: bool) -> None:
 
 
 @cli.command()
+@click.argument("location", metavar="URL|DIR")
+@click.option(
+    "--into",
+    "state_dir",
+    required=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="The state directory (wheelhouse/ and builds/) to fill.",
+)
+def pull(location: str, state_dir: Path) -> None:
+    """Copy a published index's wheels, metadata, records and build logs into a state
+    directory (what `factory merge` adds to and `factory index` publishes)."""
+    from .pull import pull as pull_state
+
+    report = pull_state(location, state_dir.absolute())
+    click.echo(
+        f"{state_dir}/: {len(report.fetched)} wheel{'s' if len(report.fetched) != 1 else ''} "
+        f"fetched, {report.present} already there, {report.build_files} build files"
+    )
+
+
+@cli.command()
 @click.argument("requirements", nargs=-1, required=True)
 @click.option("--python", "python_version", default="3.13", show_default=True)
 @click.option(

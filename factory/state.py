@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import json
 import posixpath
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from .errors import ConfigError
 from .index import layout
@@ -56,25 +57,62 @@ def local_state(wheelhouse: Path, logs: Path) -> PublishedState:
     )
 
 
-def read_state(location: str, timeout: float = 30.0) -> PublishedState:
+def read_state(location: str) -> PublishedState:
     """The state at ``location``: a published index's URL or directory, or a directory
     holding ``wheelhouse/`` and ``builds/`` (what ``factory merge`` writes)."""
+    root = Path(location)
+    if "://" not in location and not (root / layout.SIMPLE_ROOT_JSON).is_file():
+        if (root / "wheelhouse").is_dir():
+            return local_state(root / "wheelhouse", root / "builds")
+        raise ConfigError(
+            f"{location} is neither a published index (no {layout.SIMPLE_ROOT_JSON}) nor a "
+            "state directory (no wheelhouse/)",
+            hint="pass the URL or directory of the published index (the one `factory index` "
+            "writes), or a directory made by `factory merge`",
+        )
+    with open_index(location) as reader:
+        return _read_index(reader)
+
+
+class IndexReader(Protocol):
+    where: str  # the index's root, ending in "/"
+
+    def read(self, path: str) -> bytes | None:
+        """The file at ``path`` (relative to the root); None when there is none."""
+        ...
+
+    def read_many(self, paths: Iterable[str]) -> list[bytes | None]: ...
+
+
+@contextmanager
+def open_index(location: str) -> Iterator[IndexReader]:
+    """A reader of the published index at a URL (http/https) or in a directory."""
     if location.startswith(("http://", "https://")):
         from .webclient import Client
 
-        with Client(timeout=timeout) as client:
-            return _read_index(_UrlReader(location.rstrip("/") + "/", client))
-    root = Path(location)
-    if (root / layout.SIMPLE_ROOT_JSON).is_file():
-        return _read_index(_DirectoryReader(root))
-    if (root / "wheelhouse").is_dir():
-        return local_state(root / "wheelhouse", root / "builds")
-    raise ConfigError(
-        f"{location} is neither a published index (no {layout.SIMPLE_ROOT_JSON}) nor a "
-        "state directory (no wheelhouse/)",
-        hint="pass the URL or directory of the published index (the one `factory index` "
-        "writes), or a directory made by `factory merge`",
-    )
+        with Client() as client:
+            yield _UrlReader(location.rstrip("/") + "/", client)
+        return
+    if "://" in location:
+        raise ConfigError(
+            f"{location}: only http(s) URLs and directories hold a published index",
+            hint="pass https://OWNER.github.io/REPO/ or a directory",
+        )
+    yield _DirectoryReader(Path(location))
+
+
+def project_files(reader: IndexReader) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(project, its page's path, file entry) for every file of every PEP 691 page."""
+    root = _json(reader, layout.SIMPLE_ROOT_JSON, required=True)
+    names = [str(p["name"]) for p in _list(root, "projects", reader.where)]
+    pages = reader.read_many(layout.simple_json(name) for name in names)
+    for name, body in zip(names, pages, strict=True):
+        page_path = layout.simple_json(name)
+        if body is None:
+            continue  # listed, then removed while read: nothing published under it
+        page = _parse(body, reader.where, page_path)
+        for file in _list(page, "files", f"{reader.where}{page_path}"):
+            yield name, page_path, file
 
 
 def _records_in(logs: Path) -> list[BuildRecord]:
@@ -94,7 +132,7 @@ def _records_in(logs: Path) -> list[BuildRecord]:
 class _DirectoryReader:
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.where = str(root)
+        self.where = f"{root}/"
 
     def read(self, path: str) -> bytes | None:
         try:
@@ -121,22 +159,17 @@ class _UrlReader:
             return list(pool.map(self.read, paths))
 
 
-def _read_index(reader: _DirectoryReader | _UrlReader) -> PublishedState:
-    root = _json(reader, layout.SIMPLE_ROOT_JSON, required=True)
-    names = [str(p["name"]) for p in _list(root, "projects", reader.where)]
-    pages = reader.read_many(layout.simple_json(name) for name in names)
-    record_paths = []
-    for name, body in zip(names, pages, strict=True):
-        page_path = layout.simple_json(name)
-        page = _parse(body, reader.where, page_path) if body is not None else {"files": []}
-        for file in _list(page, "files", f"{reader.where}{page_path}"):
-            record_paths.append(_resolve(page_path, str(file["url"])) + RECORD_SUFFIX)
+def _read_index(reader: IndexReader) -> PublishedState:
+    record_paths = [
+        resolve(page, str(file["url"])) + RECORD_SUFFIX for _, page, file in project_files(reader)
+    ]
     records = []
     for path, body in zip(record_paths, reader.read_many(record_paths), strict=True):
         if body is not None:  # a wheel without a record (adopted): built elsewhere
             records.append(_record(body, reader.where, path))
     listing = reader.read(f"{layout.LOGS_LINK}/{BUILDS_LISTING}")
     failures: list[BuildRecord] = []
+    known = listing is not None
     if listing is not None:
         listed = parse_listing(listing, f"{reader.where}{layout.LOGS_LINK}/{BUILDS_LISTING}")
         failed = [f"{layout.LOGS_LINK}/{b.record}" for b in listed if b.outcome != "success"]
@@ -144,13 +177,15 @@ def _read_index(reader: _DirectoryReader | _UrlReader) -> PublishedState:
             if body is not None:
                 failures.append(_record(body, reader.where, path))
     elif isinstance(reader, _DirectoryReader) and (reader.root / layout.LOGS_LINK).is_dir():
-        logs = reader.root / layout.LOGS_LINK
-        failures = [r for r in _records_in(logs) if r.outcome != "success"]
-        listing = b""
-    return PublishedState(reader.where, tuple(records), tuple(failures), listing is not None)
+        # A local index made by `factory index`: its logs directory can be listed.
+        failures = [
+            r for r in _records_in(reader.root / layout.LOGS_LINK) if r.outcome != "success"
+        ]
+        known = True
+    return PublishedState(reader.where, tuple(records), tuple(failures), known)
 
 
-def _resolve(page_path: str, url: str) -> str:
+def resolve(page_path: str, url: str) -> str:
     """A file's URL from a project page, relative to the index root."""
     if "://" in url or url.startswith("/"):
         raise ConfigError(
@@ -161,13 +196,12 @@ def _resolve(page_path: str, url: str) -> str:
     return posixpath.normpath(posixpath.join(posixpath.dirname(page_path), url))
 
 
-def _json(reader: _DirectoryReader | _UrlReader, path: str, required: bool = False) -> Any:
+def _json(reader: IndexReader, path: str, required: bool = False) -> Any:
     body = reader.read(path)
     if body is None:
         if required:
             raise ConfigError(
-                f"{reader.where}{'' if reader.where.endswith('/') else '/'}{path} not found: "
-                "not a published index",
+                f"{reader.where}{path} not found: not a published index",
                 hint="pass the index's root (the directory or URL that holds simple/)",
             )
         return None
