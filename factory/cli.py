@@ -423,8 +423,21 @@ def plan_command(
     type=click.Path(path_type=Path, file_okay=False),
     help="The state directory (wheelhouse/ and builds/) to merge into.",
 )
+@click.option(
+    "--summary",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Append a Markdown table of the merged builds to this file ($GITHUB_STEP_SUMMARY).",
+)
+@click.option("--log-url", default=None, help="Where builds/ is published, for the log links.")
 @click.option("--json", "as_json", is_flag=True, help="Print what was merged as JSON.")
-def merge(artifacts: tuple[Path, ...], state_dir: Path, as_json: bool) -> None:
+def merge(
+    artifacts: tuple[Path, ...],
+    state_dir: Path,
+    summary: Path | None,
+    log_url: str | None,
+    as_json: bool,
+) -> None:
     """Merge build artifacts (each with wheelhouse/ and builds/) into a state directory.
 
     A wheel name the state already has with other bytes is refused; nothing is written then.
@@ -432,6 +445,9 @@ def merge(artifacts: tuple[Path, ...], state_dir: Path, as_json: bool) -> None:
     from .merge import merge as merge_artifacts
 
     report = merge_artifacts([a.absolute() for a in artifacts], state_dir.absolute())
+    if summary is not None:
+        with summary.open("a", encoding="utf-8") as out:
+            out.write(report.markdown(log_url))
     if as_json:
         click.echo(json.dumps(dataclasses.asdict(report), indent=2))
         return

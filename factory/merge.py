@@ -19,9 +19,21 @@ from ._fs import copy_atomically, write_atomically
 from .catalog import append_to_catalog, parse_line, read_catalog
 from .errors import ConfigError
 from .hashing import sha256_file
-from .records import RECORD_SUFFIX
+from .records import RECORD_SUFFIX, read_record
 from .state import BUILDS_LISTING, builds_listing
 from .wheelmeta import METADATA_SUFFIX
+
+
+@dataclass(frozen=True)
+class MergedBuild:
+    """A build record an artifact brought: what the run's summary shows."""
+
+    project: str
+    version: str
+    outcome: str
+    wheel: str | None
+    error: str
+    log: str | None  # relative to builds/
 
 
 @dataclass(frozen=True)
@@ -29,6 +41,23 @@ class MergeReport:
     added: tuple[str, ...]  # wheels new in the state
     unchanged: tuple[str, ...]  # wheels it had with the same bytes
     build_files: int  # logs and records copied
+    builds: tuple[MergedBuild, ...] = ()
+
+    def markdown(self, log_url: str | None) -> str:
+        """A table of this run's builds for the job summary, each linking its log."""
+        lines = ["| package | version | result | wheel or error | log |", "|---|---|---|---|---|"]
+        for build in self.builds:
+            detail = build.wheel if build.outcome == "success" else build.error
+            detail = (detail or "").replace("|", "\\|").replace("\n", " ")
+            log = ""
+            if build.log is not None:
+                log = f"[log]({log_url.rstrip('/')}/{build.log})" if log_url else build.log
+            lines.append(
+                f"| {build.project} | {build.version} | {build.outcome} | {detail} | {log} |"
+            )
+        if not self.builds:
+            lines.append("| (no builds) | | | | |")
+        return "\n".join(lines) + "\n"
 
 
 def merge(artifacts: Sequence[Path], state: Path) -> MergeReport:
@@ -77,11 +106,33 @@ def merge(artifacts: Sequence[Path], state: Path) -> MergeReport:
         append_to_catalog(wheelhouse, [entry])
         copy_atomically(source / name, wheelhouse / name)  # last: readers see it complete
     copied = 0
+    merged = []
     for artifact in artifacts:
         for file in sorted((artifact / "builds").glob("*/*")):
-            if file.is_file() and not file.name.startswith("."):
-                copy_atomically(file, builds / file.parent.name / file.name)
-                copied += 1
+            if not file.is_file() or file.name.startswith("."):
+                continue
+            copy_atomically(file, builds / file.parent.name / file.name)
+            copied += 1
+            if file.suffix == ".json":
+                merged.extend(_merged_build(file))
     builds.mkdir(parents=True, exist_ok=True)
     write_atomically(builds / BUILDS_LISTING, builds_listing(builds))
-    return MergeReport(tuple(sorted(planned)), tuple(sorted(set(unchanged))), copied)
+    return MergeReport(tuple(sorted(planned)), tuple(sorted(set(unchanged))), copied, tuple(merged))
+
+
+def _merged_build(path: Path) -> list[MergedBuild]:
+    try:
+        record = read_record(path)
+    except ConfigError:
+        return []  # not a build record (check.log's neighbours, a stray file)
+    log = path.with_suffix(".log")
+    return [
+        MergedBuild(
+            record.project,
+            record.version,
+            record.outcome,
+            record.wheel.filename if record.wheel else None,
+            record.error,
+            f"{path.parent.name}/{log.name}" if log.is_file() else None,
+        )
+    ]
