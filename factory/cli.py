@@ -288,7 +288,12 @@ def _target_options(command: Callable[..., None]) -> Callable[..., None]:
         show_default=True,
         help="The target python (the userland's).",
     )(command)
-    return click.option("--arch", default=DEFAULT_ARCH, show_default=True)(command)
+    command = click.option("--arch", default=DEFAULT_ARCH, show_default=True)(command)
+    return click.option(
+        "--native",
+        is_flag=True,
+        help="Target this host's architecture and python (what `factory build --native` makes).",
+    )(command)
 
 
 def stale_report(
@@ -296,9 +301,12 @@ def stale_report(
     state_location: str | None,
     arch: str,
     python_version: str,
+    native: bool,
     upstream: bool = False,
 ) -> StaleReport:
     """Recipes against the published state (and PyPI, with ``upstream``)."""
+    if native:
+        arch, python_version = platform.machine(), ".".join(platform.python_version_tuple()[:2])
     from .recipe import load_recipes
     from .stale import find_stale
     from .state import local_state, read_state
@@ -339,12 +347,13 @@ def stale(
     state_location: str | None,
     arch: str,
     python_version: str,
+    native: bool,
     upstream: bool,
     as_json: bool,
     dirs: DirectoryOptions,
 ) -> None:
     """Whether each recipe's published wheel is current, and every reason it is not."""
-    report = stale_report(dirs, state_location, arch, python_version, upstream)
+    report = stale_report(dirs, state_location, arch, python_version, native, upstream)
     if as_json:
         click.echo(json.dumps(dataclasses.asdict(report), indent=2))
         return
@@ -379,6 +388,7 @@ def plan_command(
     state_location: str | None,
     arch: str,
     python_version: str,
+    native: bool,
     as_json: bool,
     github_output: Path | None,
     dirs: DirectoryOptions,
@@ -388,7 +398,7 @@ def plan_command(
     from .recipe import load_recipes
 
     workspace = dirs.workspace()
-    report = stale_report(dirs, state_location, arch, python_version)
+    report = stale_report(dirs, state_location, arch, python_version, native)
     planned = plan_matrix(report, load_recipes(workspace.recipes, workspace.patches))
     if github_output is not None:
         with github_output.open("a", encoding="utf-8") as output:
