@@ -137,7 +137,7 @@ def _staleness(
     for record in same_release:
         if not content_changes(record.inputs, inputs):
             # Toolchain drift is information, never a blocker: the published wheel stays
-            # current; `factory bump --rebuild` rebuilds it under a new build tag.
+            # current; raising build_number rebuilds it under a new build tag.
             assert record.wheel is not None
             tools = ", ".join(toolchain_changes(record.inputs, inputs))
             return (
@@ -150,8 +150,7 @@ def _staleness(
         raise ConfigError(
             f"{loaded.name} {recipe.version} build {recipe.build_number} was already built "
             f"from different inputs (changed: {changed})",
-            hint=f"raise build_number in {loaded.path} to {recipe.build_number + 1} "
-            f"(`factory bump --rebuild {loaded.name}`), "
+            hint=f"raise build_number in {loaded.path} to {recipe.build_number + 1}, "
             "or pass --force to rebuild and keep the published wheel",
         )
     return "build", "not built yet"

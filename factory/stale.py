@@ -172,7 +172,7 @@ def _verdict(
             "needs-bump",
             *_changes(release[0].inputs, inputs),
             f"{recipe.version} build {recipe.build_number} is published from other inputs: "
-            f"raise build_number (`factory bump --rebuild {loaded.name}`)",
+            f"raise build_number in {loaded.path.name}",
         )
     unavailable = [
         f"build dependency {dep} is {earlier[dep].status}"
@@ -258,7 +258,7 @@ def _toolchain_notes(old: FingerprintInputs, tools: Mapping[str, str]) -> tuple[
     if not drift:
         return ()
     return (f"built with an older toolchain ({', '.join(drift)}); "
-            "`factory bump --rebuild` rebuilds it",)  # fmt: skip
+            "raising build_number rebuilds it",)  # fmt: skip
 
 
 def _with_upstream(verdict: Verdict, loaded: LoadedRecipe, facts: Upstream) -> Verdict:
@@ -266,13 +266,13 @@ def _with_upstream(verdict: Verdict, loaded: LoadedRecipe, facts: Upstream) -> V
     if facts.latest is not None and Version(facts.latest) > Version(loaded.recipe.version):
         notes.append(
             f"upstream released {facts.latest} (recipe: {loaded.recipe.version}): "
-            f"`factory bump {loaded.name}`"
+            "update the recipe's version and sha256"
         )
     evidence: tuple[str, ...] = ()
     if facts.riscv64_since is not None and verdict.status != "retired":
         evidence = facts.riscv64_wheels
         notes.append(
             f"upstream ships riscv64 wheels since {facts.riscv64_since}: retire it "
-            f"(`factory retire {loaded.name}`)"
+            "(add `retired:` to its recipe)"
         )
     return replace(verdict, notes=tuple(notes), retire_evidence=evidence)

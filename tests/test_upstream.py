@@ -216,7 +216,9 @@ def test_stale_upstream_lists_new_releases_and_retirement_candidates(
     assert result.returncode == 0, result.stderr
     verdicts = {v["project"]: v for v in json.loads(result.stdout)["verdicts"]}
     assert verdicts["demo"]["status"] == "stale"
-    assert verdicts["demo"]["notes"] == ["upstream released 1.1 (recipe: 1.0): `factory bump demo`"]
+    assert verdicts["demo"]["notes"] == [
+        "upstream released 1.1 (recipe: 1.0): update the recipe's version and sha256"
+    ]
     assert verdicts["shipper"]["retire_evidence"] == [
         "shipper-1.1-cp313-cp313-manylinux_2_39_riscv64.whl",
         "shipper-1.1-cp313-cp313-musllinux_1_2_riscv64.whl",
