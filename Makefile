@@ -23,10 +23,13 @@ deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-$(PYTHON): pyproject.toml
+# The build tools are pinned (the same file pins them inside the riscv64 userland).
+CONSTRAINTS := factory/constraints/tools.txt
+
+$(PYTHON): pyproject.toml $(CONSTRAINTS)
 	python3 -m venv $(VENV)
-	$(PYTHON) -m pip install -q --upgrade pip
-	$(PYTHON) -m pip install -q -e '.[test]'
+	$(PYTHON) -m pip install -q --constraint $(CONSTRAINTS) --upgrade pip
+	$(PYTHON) -m pip install -q --constraint $(CONSTRAINTS) -e '.[test]'
 	@touch $(PYTHON)
 
 venv: $(PYTHON)

@@ -27,15 +27,16 @@ from .hashing import sha256_file
 from .isa import check_baseline
 from .locks import exclusive_lock
 from .progress import Progress, format_seconds
-from .recipe import LoadedRecipe
+from .recipe import LoadedRecipe, dependency_order
 from .records import (
-    INFORMATIONAL_TOOLCHAIN,
     BuildRecord,
     FingerprintInputs,
     Target,
     WheelFile,
+    content_changes,
     fingerprint,
     fingerprint_inputs,
+    toolchain_changes,
     wheelhouse_records,
     with_toolchain_info,
 )
@@ -89,10 +90,15 @@ def plan(
     existing = wheelhouse_records(wheelhouse)
     python = host_python(host)
     planned = []
-    for loaded in _dependency_order(selected, recipes):
+    for loaded in dependency_order(selected, recipes):
         recipe = loaded.recipe
         target = Target(arch=host.arch, python=python, policy=recipe.repair.policy)
-        inputs = fingerprint_inputs(loaded, source_id(loaded), target, host.toolchain())
+        dependencies = [recipes[canonicalize_name(d)] for d in recipe.build.requires]
+        built_with: dict[str, str] = {
+            dep.name: f"{dep.recipe.version} build {dep.recipe.build_number}"
+            for dep in dependencies
+        }
+        inputs = fingerprint_inputs(loaded, source_id(loaded), target, host.toolchain(), built_with)
         digest = fingerprint(inputs)
         action: Action
         if recipe.python and python not in recipe.python:
@@ -100,10 +106,7 @@ def plan(
             reason = f"recipe targets python {', '.join(recipe.python)}; the builder has {python}"
         else:
             action, reason = _staleness(loaded, inputs, digest, existing, force)
-        pins = tuple(
-            f"{dep.name}=={dep.recipe.version}"
-            for dep in (recipes[canonicalize_name(d)] for d in recipe.build.requires)
-        )
+        pins = tuple(f"{dep.name}=={dep.recipe.version}" for dep in dependencies)
         planned.append(PlannedBuild(loaded, target, inputs, digest, action, reason, pins))
     return planned
 
@@ -125,65 +128,32 @@ def _staleness(
         and r.inputs.target.arch == target.arch
         and r.inputs.target.python == target.python
     ]
+    if force and same_release:
+        return "build", "forced (--force)"
     for record in same_release:
         if record.fingerprint == digest:
             assert record.wheel is not None
-            if force:
-                return "build", "forced (--force)"
             return "up-to-date", f"up to date: {record.wheel.filename}"
-    if same_release and not force:
+    for record in same_release:
+        if not content_changes(record.inputs, inputs):
+            # Toolchain drift is information, never a blocker: the published wheel stays
+            # current; raising build_number rebuilds it under a new build tag.
+            assert record.wheel is not None
+            tools = ", ".join(toolchain_changes(record.inputs, inputs))
+            return (
+                "up-to-date",
+                f"up to date: {record.wheel.filename} (built before a toolchain change: {tools})",
+            )
+    if same_release:
         # A published file name never gets new bytes: a changed recipe needs a new build tag.
+        changed = ", ".join(content_changes(same_release[0].inputs, inputs))
         raise ConfigError(
             f"{loaded.name} {recipe.version} build {recipe.build_number} was already built "
-            f"from different inputs ({changed_inputs(same_release[0].inputs, inputs)})",
+            f"from different inputs (changed: {changed})",
             hint=f"raise build_number in {loaded.path} to {recipe.build_number + 1}, "
             "or pass --force to rebuild and keep the published wheel",
         )
-    return "build", "not built yet" if not same_release else "forced (--force)"
-
-
-def changed_inputs(old: FingerprintInputs, new: FingerprintInputs) -> str:
-    """Name what differs between two builds' inputs, e.g. 'toolchain: pip 23.2.1 -> 26.3'."""
-    changes = [
-        name
-        for name in ("recipe", "patches", "source", "target")
-        if getattr(old, name) != getattr(new, name)
-    ]
-    changes += [
-        f"{tool} {old.toolchain.get(tool, 'none')} -> {new.toolchain.get(tool, 'none')}"
-        for tool in sorted(old.toolchain.keys() | new.toolchain.keys())
-        if old.toolchain.get(tool) != new.toolchain.get(tool)
-        and tool not in INFORMATIONAL_TOOLCHAIN
-    ]
-    return "changed: " + ", ".join(changes) if changes else "changed"
-
-
-def _dependency_order(
-    selected: Sequence[LoadedRecipe], recipes: Mapping[NormalizedName, LoadedRecipe]
-) -> list[LoadedRecipe]:
-    ordered: list[LoadedRecipe] = []
-    done: set[NormalizedName] = set()
-    visiting: list[NormalizedName] = []
-
-    def visit(loaded: LoadedRecipe) -> None:
-        if loaded.name in done:
-            return
-        if loaded.name in visiting:
-            cycle = " -> ".join([*visiting[visiting.index(loaded.name) :], loaded.name])
-            raise ConfigError(
-                f"build.requires forms a cycle: {cycle}",
-                hint="one of these recipes must build without the other",
-            )
-        visiting.append(loaded.name)
-        for dependency in loaded.recipe.build.requires:
-            visit(recipes[canonicalize_name(dependency)])
-        visiting.pop()
-        done.add(loaded.name)
-        ordered.append(loaded)
-
-    for loaded in selected:
-        visit(loaded)
-    return ordered
+    return "build", "not built yet"
 
 
 def prepare_system(planned: Sequence[PlannedBuild], host: BuildHost, workspace: Workspace) -> None:
@@ -257,7 +227,12 @@ def execute_all(
         except FactoryError as error:
             errors[build.name] = error
             unavailable.add(build.name)
-            results.append(BuildResult(build.name, "failed", error.message))
+            log = build_files(build, workspace)[0]
+            results.append(
+                BuildResult(
+                    build.name, "failed", error.message, log=str(log) if log.exists() else None
+                )
+            )
             progress.message(f"{label}: FAILED: {error.message}")
     return BuildReport(results, errors, workspace.logs)
 
@@ -310,8 +285,8 @@ def execute(
     """
     recipe = build.loaded.recipe
     host = host_for_recipe(host, accelerate=recipe.build.accelerate)
-    stem = f"{recipe.version}-{recipe.build_number}-{build.fingerprint[:12]}"
-    log = workspace.logs / build.name / f"{stem}.log"
+    log, record_path = build_files(build, workspace)
+    stem = log.stem
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text("")
     # A directory of its own: another build of the same package (other inputs, or
@@ -379,11 +354,19 @@ def execute(
         record.error = "interrupted"
         raise
     finally:
-        write_atomically(workspace.logs / build.name / f"{stem}.json", record.to_json().encode())
+        write_atomically(record_path, record.to_json().encode())
         shutil.rmtree(work, ignore_errors=True)
     total = format_seconds(sum(record.steps.values()))
     progress.message(f"  -> {workspace.wheelhouse / record.wheel.filename} ({total})")
     return record
+
+
+def build_files(build: PlannedBuild, workspace: Workspace) -> tuple[Path, Path]:
+    """Where a build's log and record go (failed builds' too)."""
+    recipe = build.loaded.recipe
+    stem = f"{recipe.version}-{recipe.build_number}-{build.fingerprint[:12]}"
+    folder = workspace.logs / build.name
+    return folder / f"{stem}.log", folder / f"{stem}.json"
 
 
 def _path_key(path: Path) -> str:

@@ -9,7 +9,7 @@ at the line it comes from (pyodide-build's recipe/spec.py does the same job).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -204,6 +204,9 @@ class BuildSettings(_Closed):
     # false: compile under emulation even where the host-native companion is available
     # (a package whose build must not use a cross compiler); not part of the fingerprint.
     accelerate: bool = True
+    # The runner a CI build needs (`factory plan`): "large" for builds that take hours
+    # and much memory (torch). Says where to build, not what: not part of the fingerprint.
+    size: Literal["normal", "large"] = "normal"
 
     @field_validator("subdirectory")
     @classmethod
@@ -233,6 +236,23 @@ class TestSettings(_Closed):
     commands: list[str] = Field(default_factory=list)
 
 
+class Retirement(_Closed):
+    """Upstream ships riscv64 wheels itself: nothing is rebuilt, published files stay."""
+
+    since: str  # the first upstream version with riscv64 wheels
+    reason: str = "upstream ships riscv64 wheels"
+    evidence: list[str] = Field(default_factory=list)  # upstream's riscv64 wheel file names
+
+    @field_validator("since")
+    @classmethod
+    def _pep440(cls, value: str) -> str:
+        try:
+            Version(value)
+        except InvalidVersion:
+            raise ValueError(f"{value!r} is not a PEP 440 version") from None
+        return value
+
+
 class Recipe(_Closed):
     name: str
     version: str
@@ -249,6 +269,7 @@ class Recipe(_Closed):
     test: TestSettings = Field(default_factory=TestSettings)
     # PEP 592: a release ("6.0.1") or one wheel file name -> why it is yanked.
     yanked: dict[str, str] = Field(default_factory=dict)
+    retired: Retirement | None = None
 
     @field_validator("name")
     @classmethod
@@ -514,6 +535,36 @@ def _control_character(path: Path, text: str, exc: yaml.reader.ReaderError) -> s
         f"{path}:{line}: character {character!r} (column {column}) "
         "is not allowed in YAML; remove it"
     )
+
+
+def dependency_order(
+    selected: Sequence[LoadedRecipe], recipes: Mapping[NormalizedName, LoadedRecipe]
+) -> list[LoadedRecipe]:
+    """The selected recipes and their build dependencies, dependencies first;
+    ConfigError naming the cycle when build.requires has one."""
+    ordered: list[LoadedRecipe] = []
+    done: set[NormalizedName] = set()
+    visiting: list[NormalizedName] = []
+
+    def visit(loaded: LoadedRecipe) -> None:
+        if loaded.name in done:
+            return
+        if loaded.name in visiting:
+            cycle = " -> ".join([*visiting[visiting.index(loaded.name) :], loaded.name])
+            raise ConfigError(
+                f"build.requires forms a cycle: {cycle}",
+                hint="one of these recipes must build without the other",
+            )
+        visiting.append(loaded.name)
+        for dependency in loaded.recipe.build.requires:
+            visit(recipes[canonicalize_name(dependency)])
+        visiting.pop()
+        done.add(loaded.name)
+        ordered.append(loaded)
+
+    for loaded in selected:
+        visit(loaded)
+    return ordered
 
 
 def _dependency_problems(loaded: Mapping[NormalizedName, LoadedRecipe]) -> list[str]:

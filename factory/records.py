@@ -40,10 +40,23 @@ class FingerprintInputs:
     source: str
     target: Target
     toolchain: dict[str, str]
+    # The recipes in build.requires, as built with: name -> "<version> build <n>". A
+    # dependency rebuilt is a new input. Left out of the hash when empty, so wheels
+    # recorded before this field keep their fingerprints.
+    dependencies: dict[str, str] = field(default_factory=dict)
+
+
+# The inputs that decide a wheel's content. The toolchain is recorded beside them: a
+# toolchain change alone never makes a published wheel stale (it is reported instead).
+CONTENT_INPUTS = ("recipe", "patches", "source", "target", "dependencies")
 
 
 def fingerprint_inputs(
-    loaded: LoadedRecipe, source: str, target: Target, toolchain: dict[str, str]
+    loaded: LoadedRecipe,
+    source: str,
+    target: Target,
+    toolchain: dict[str, str],
+    dependencies: dict[str, str] | None = None,
 ) -> FingerprintInputs:
     return FingerprintInputs(
         recipe=_fingerprinted_recipe(loaded),
@@ -53,7 +66,23 @@ def fingerprint_inputs(
         source=source,
         target=target,
         toolchain=dict(sorted(toolchain.items())),
+        dependencies=dict(sorted((dependencies or {}).items())),
     )
+
+
+def content_changes(old: FingerprintInputs, new: FingerprintInputs) -> list[str]:
+    """Which content inputs differ ("recipe", "patches", ...), in CONTENT_INPUTS order."""
+    return [name for name in CONTENT_INPUTS if getattr(old, name) != getattr(new, name)]
+
+
+def toolchain_changes(old: FingerprintInputs, new: FingerprintInputs) -> list[str]:
+    """What differs in the fingerprinted toolchain, e.g. ``["pip 23.2.1 -> 26.3"]``."""
+    return [
+        f"{tool} {old.toolchain.get(tool, 'none')} -> {new.toolchain.get(tool, 'none')}"
+        for tool in sorted(old.toolchain.keys() | new.toolchain.keys())
+        if old.toolchain.get(tool) != new.toolchain.get(tool)
+        and tool not in INFORMATIONAL_TOOLCHAIN
+    ]
 
 
 # Recipe fields added after wheels were published, by section: at their default they
@@ -63,9 +92,12 @@ _ADDED_FIELDS = {"repair": ("isa",)}
 
 def _fingerprinted_recipe(loaded: LoadedRecipe) -> dict[str, Any]:
     recipe = loaded.recipe
-    # Yanks say how the index presents a wheel, not what is in it: no rebuild. Nor does
-    # build.accelerate: it picks the compiler path, whose output is the same.
-    dump = recipe.model_dump(mode="json", exclude={"yanked": True, "build": {"accelerate"}})
+    # Yanks and retirement say how the index presents a wheel, not what is in it: no
+    # rebuild. Nor do build.accelerate (it picks the compiler path, whose output is the
+    # same) and build.size (the CI runner a build needs).
+    dump = recipe.model_dump(
+        mode="json", exclude={"yanked": True, "retired": True, "build": {"accelerate", "size"}}
+    )
     for section, names in _ADDED_FIELDS.items():
         defaults = type(getattr(recipe, section))().model_dump(mode="json")
         for name in names:
@@ -87,8 +119,15 @@ def fingerprint(inputs: FingerprintInputs) -> str:
     data["toolchain"] = {
         k: v for k, v in data["toolchain"].items() if k not in INFORMATIONAL_TOOLCHAIN
     }
+    if not data["dependencies"]:
+        del data["dependencies"]
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def content_fingerprint(inputs: FingerprintInputs) -> str:
+    """The fingerprint without the toolchain: equal when only the tools changed."""
+    return fingerprint(dataclasses.replace(inputs, toolchain={}))
 
 
 def with_toolchain_info(inputs: FingerprintInputs, toolchain: dict[str, str]) -> FingerprintInputs:

@@ -219,3 +219,29 @@ def test_free_lock_is_taken_at_once_and_names_its_holder(tmp_path: Path) -> None
         assert lock.read_text().strip().isdigit()
     with exclusive_lock(lock, what="x", wait_limit=0) as waited:  # released on exit
         assert waited is False
+
+
+def test_a_failed_result_names_its_log(
+    project: Project, workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project.recipe("broken")
+    project.recipe("fine")
+
+    def fail_after_logging(
+        build: PlannedBuild, host: BuildHost, workspace: Workspace, progress: Progress
+    ) -> BuildRecord:
+        log, _ = build_module.build_files(build, workspace)
+        if build.name == "fine":
+            raise BuildFailed("no log was written for this one")
+        log.parent.mkdir(parents=True)
+        log.write_text("error: compile failed\n")
+        raise BuildFailed("`python -m build` failed with exit code 1")
+
+    monkeypatch.setattr(build_module, "execute", fail_after_logging)
+    planned = project.plan("broken", "fine")
+    report = execute_all(planned, FakeHost(), workspace, progress()[0])
+    broken, fine = report.results
+    log, _ = build_module.build_files(planned[0], workspace)
+    assert (broken.action, broken.log) == ("failed", str(log))
+    assert log.read_text() == "error: compile failed\n"
+    assert (fine.action, fine.log) == ("failed", None)  # no log to point at

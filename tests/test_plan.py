@@ -179,15 +179,50 @@ def test_changed_recipe_with_same_build_number_is_refused(project: Project) -> N
     )
 
 
-def test_changed_toolchain_with_same_build_number_is_refused(project: Project) -> None:
+def test_a_toolchain_change_alone_keeps_the_published_wheel_current(project: Project) -> None:
+    project.recipe("demo")
+    filename = project.publish(project.plan("demo")[0])
+    newer = FakeHost({**TOOLCHAIN, "gcc": "15.1.0", "pip": "26.3"})
+    assert summary(project.plan("demo", host=newer)) == [
+        (
+            "demo",
+            "up-to-date",
+            f"up to date: {filename} (built before a toolchain change: "
+            f"gcc {TOOLCHAIN['gcc']} -> 15.1.0, pip none -> 26.3)",
+        )
+    ]
+    assert summary(project.plan("demo", host=newer, force=True)) == [
+        ("demo", "build", "forced (--force)")
+    ]
+
+
+def test_a_toolchain_change_with_a_recipe_change_names_only_the_recipe(project: Project) -> None:
     project.recipe("demo")
     project.publish(project.plan("demo")[0])
-    newer = FakeHost({**TOOLCHAIN, "gcc": "15.1.0"})
-    with pytest.raises(ConfigError) as caught:
-        project.plan("demo", host=newer)
-    assert caught.value.message.endswith(f"(changed: gcc {TOOLCHAIN['gcc']} -> 15.1.0)")
-    assert "raise build_number in" in caught.value.hint
-    assert " to 1, or pass --force" in caught.value.hint
+    project.recipe("demo", extra="build:\n  env:\n    CFLAGS: -O3\n")
+    with pytest.raises(ConfigError, match=r"\(changed: recipe\)$"):
+        project.plan("demo", host=FakeHost({**TOOLCHAIN, "gcc": "15.1.0"}))
+
+
+def test_a_rebuilt_dependency_is_a_changed_input_of_its_dependents(project: Project) -> None:
+    project.recipe("app", requires=["base"])
+    project.recipe("base")
+    for build in project.plan("app"):
+        project.publish(build)
+    assert [b.action for b in project.plan("app")] == ["up-to-date", "up-to-date"]
+    project.recipe("base", build_number=1)
+    with pytest.raises(
+        ConfigError,
+        match=r"^app 1.0 build 0 was already built from different "
+        r"inputs \(changed: dependencies\)$",
+    ):
+        project.plan("app")
+    project.recipe("app", requires=["base"], build_number=1)
+    assert summary(project.plan("app")) == [
+        ("base", "build", "not built yet"),
+        ("app", "build", "not built yet"),
+    ]
+    assert project.plan("app")[1].inputs.dependencies == {"base": "1.0 build 1"}
 
 
 def test_changed_recipe_with_force_is_built(project: Project) -> None:

@@ -65,6 +65,8 @@ DPKG_PATH_FILTERS = (
     "path-exclude=/usr/share/lintian/*",
 )
 VENV = "/opt/factory/venv"
+# Pins for the tools above (and what they pull in), shared with the host's venv.
+TOOL_CONSTRAINTS = Path(__file__).resolve().parent.parent / "constraints" / "tools.txt"
 INFO_FILE = "opt/factory/userland.json"  # inside the rootfs, so the tarball carries it
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"  # same path on Debian hosts and inside
 SYSTEM_BINDS = (Path("/proc"), Path("/sys"), Path("/dev"))
@@ -119,6 +121,8 @@ class UserlandSpec:
             "spec": self.to_json(),
             "dpkg": DPKG_PATH_FILTERS,
             "venv": VENV,
+            # The pinned tool versions: a new pin is a new userland, never a drifting one.
+            "constraints": hashlib.sha256(TOOL_CONSTRAINTS.read_bytes()).hexdigest(),
         }
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -403,10 +407,17 @@ def _create(staging: Path, spec: UserlandSpec, key: str, log: Path, on_line: OnL
     _note(log, on_line, f"installing {', '.join(spec.tools)} into {VENV}")
     for argv in (
         ["python3", "-m", "venv", VENV],
-        [f"{VENV}/bin/python", "-m", "pip", "install", "--no-cache-dir", "--upgrade", *spec.tools],
-    ):
+        [f"{VENV}/bin/python", "-m", "pip", "install", "--no-cache-dir", "--upgrade",
+         "--constraint", str(TOOL_CONSTRAINTS), *spec.tools],
+    ):  # fmt: skip
         staging_host.run(
-            argv, log=log, cwd=Path("/"), env={}, timeout=STEP_TIMEOUT, on_line=on_line
+            argv,
+            log=log,
+            cwd=Path("/"),
+            env={},
+            timeout=STEP_TIMEOUT,
+            on_line=on_line,
+            binds=[TOOL_CONSTRAINTS.parent],
         )
     probe = [staging_host.python, "-c", _PROBE]
     result = staging_host.run(

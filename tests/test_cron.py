@@ -1,0 +1,120 @@
+"""The build workflow's sequence, run here with --native on small real packages: plan
+against a published index that already has files, build each matrix entry into its own
+artifact directory (later layers get the earlier layers' wheels first, as the workflow's
+download step gives them), pull the published index, merge the artifacts, index. The
+new index has the old files and the new ones, and planning again finds nothing."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .helpers import Project, git
+
+pytestmark = pytest.mark.integration
+
+
+def pure_package(directory: Path, name: str) -> str:
+    """A pure-Python setuptools project in a local git repository; returns its commit."""
+    (directory / name).mkdir(parents=True)
+    (directory / name / "__init__.py").write_text(f'NAME = "{name}"\n')
+    (directory / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n'
+        f'[project]\nname = "{name}"\nversion = "1.0"\n'
+    )
+    git(directory, "init", "-q", "-b", "main")
+    git(directory, "add", "-A")
+    git(directory, "commit", "-q", "-m", name)
+    return git(directory, "rev-parse", "HEAD")
+
+
+def recipe(name: str, fork: Path, commit: str, requires: str = "") -> str:
+    return (
+        f'name: {name}\nversion: "1.0"\nsource:\n  git:\n    url: {fork}\n    commit: {commit}\n'
+        f"build:\n  requires: [{requires}]\ntest:\n  imports: [{name}]\n"
+    )
+
+
+def run(project: Project, *args: str) -> str:
+    result = project.factory(*args, timeout=600)
+    assert result.returncode == 0, f"factory {' '.join(args)}:\n{result.stderr}"
+    return result.stdout
+
+
+def publish(project: Project, state: Path, site: Path) -> None:
+    """`factory index` of a state, copied as Pages would serve it (links followed)."""
+    out = project.root / "index-out"
+    shutil.rmtree(out, ignore_errors=True)
+    run(project, "index", "--wheelhouse", str(state / "wheelhouse"), "--logs",
+        str(state / "builds"), "--out", str(out))  # fmt: skip
+    shutil.rmtree(site, ignore_errors=True)
+    shutil.copytree(out, site, symlinks=False)
+
+
+def plan(project: Project, site: Path) -> dict[str, Any]:
+    planned: dict[str, Any] = json.loads(
+        run(project, "plan", "--native", "--state", str(site), "--json")
+    )
+    return planned
+
+
+def test_the_workflow_sequence_keeps_old_files_and_then_plans_nothing(tmp_path: Path) -> None:
+    project = Project(tmp_path / "project", tmp_path / "cache")
+    commits = {
+        name: pure_package(tmp_path / "forks" / name, name) for name in ("old", "base", "app")
+    }
+    project.recipe("old", recipe("old", tmp_path / "forks" / "old", commits["old"]))
+    # The published index before this run: it has old's wheel (built by an earlier run).
+    first = tmp_path / "first-run"
+    run(project, "build", "--native", "--wheelhouse", str(first / "wheelhouse"),
+        "--logs", str(first / "builds"), "old")  # fmt: skip
+    site = tmp_path / "site"
+    publish(project, first, site)
+    [old_wheel] = [p.name for p in (site / "files").glob("old-*.whl")]
+
+    project.recipe("base", recipe("base", tmp_path / "forks" / "base", commits["base"]))
+    project.recipe("app", recipe("app", tmp_path / "forks" / "app", commits["app"], "base"))
+    planned = plan(project, site)
+    assert planned["empty"] is False
+    layers = [[entry["package"] for entry in layer["include"]] for layer in planned["layers"]]
+    assert layers == [["base"], ["app"]]
+    assert planned["layers"][0]["include"][0]["reason"] == "never built"
+
+    artifacts: list[Path] = []
+    for number, layer in enumerate(planned["layers"]):
+        for entry in layer["include"]:
+            artifact = tmp_path / "artifacts" / f"build-{number}-{entry['package']}"
+            if artifacts:  # the workflow downloads the earlier layers' artifacts first
+                run(project, "merge", *map(str, artifacts), "--into", str(artifact))
+            result = json.loads(
+                run(
+                    project,
+                    "build",
+                    "--native",
+                    "--json",
+                    "--wheelhouse",
+                    str(artifact / "wheelhouse"),
+                    "--logs",
+                    str(artifact / "builds"),
+                    entry["package"],
+                )
+            )
+            assert [r["action"] for r in result if r["project"] == entry["package"]] == ["built"]
+            artifacts.append(artifact)
+
+    state = tmp_path / "state"
+    run(project, "pull", str(site), "--into", str(state))
+    summary = tmp_path / "summary.md"
+    run(project, "merge", *map(str, artifacts), "--into", str(state), "--summary", str(summary))
+    publish(project, state, site)
+
+    published = sorted(p.name for p in (site / "files").glob("*.whl"))
+    assert old_wheel in published
+    assert [name.split("-")[0] for name in published] == ["app", "base", "old"]
+    assert "| base | 1.0 | success |" in summary.read_text()
+    again = plan(project, site)
+    assert again["empty"] is True and again["layers"] == []
