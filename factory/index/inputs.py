@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,6 +18,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from ..catalog import CATALOG_FILE, parse_line, read_catalog
 from ..errors import ConfigError
 from . import layout
+from .hosting import HOSTING_FILE, load_hosting
 from .model import Build, WheelInput
 from .yanks import yank_key
 
@@ -34,17 +35,28 @@ class Wheelhouse:
     path: Path
     projects: dict[NormalizedName, list[str]]  # wheel file names by normalized project, sorted
     catalog: dict[str, str]  # wheel file name -> its catalog line
+    hosted: dict[str, str] = field(default_factory=dict)  # wheel -> URL (hosting.py)
+    # Wheels removed on purpose, by project: (file name, reason), sorted.
+    removed: dict[NormalizedName, list[tuple[str, str]]] = field(default_factory=dict)
 
     def signature(self, project: NormalizedName) -> str:
         """Changes when the project's files do: every wheel's catalog line (a wheel
-        removed and added again gets a new line)."""
-        catalog = self.catalog
-        return "\n".join([catalog[wheel] for wheel in self.projects[project]])
+        removed and added again gets a new line), where it is hosted, what was removed."""
+        catalog, hosted = self.catalog, self.hosted
+        lines = [catalog[wheel] for wheel in self.projects[project]]
+        if hosted:
+            lines += [hosted[w] for w in self.projects[project] if w in hosted]
+        if project in self.removed:
+            lines += [f"removed {name}: {reason}" for name, reason in self.removed[project]]
+        return "\n".join(lines)
 
 
 def scan_wheelhouse(wheelhouse: Path) -> Wheelhouse:
     """Every wheel of the wheelhouse, grouped by normalized project name (from the file
-    name); raise ConfigError for a wheel the catalog does not know."""
+    name); raise ConfigError for a wheel the catalog does not know.
+
+    With a ``hosting.json`` (a published wheelhouse), a wheel hosted at a URL counts
+    even when its file is not here, and a wheel removed on purpose never counts."""
     try:
         names = os.listdir(wheelhouse)
     except FileNotFoundError:
@@ -54,6 +66,11 @@ def scan_wheelhouse(wheelhouse: Path) -> Wheelhouse:
         ) from None
     catalog = read_catalog(wheelhouse)
     wheels = [n for n in names if n.endswith(".whl") and not n.startswith(".")]
+    hosting = load_hosting(wheelhouse) if HOSTING_FILE in names else None
+    if hosting is not None:
+        present = set(wheels)
+        wheels += [n for n in hosting.hosted if n not in present]
+        wheels = [n for n in wheels if n not in hosting.removed]
     unknown = sorted(n for n in wheels if n not in catalog)
     if unknown:
         more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
@@ -75,7 +92,16 @@ def scan_wheelhouse(wheelhouse: Path) -> Wheelhouse:
         projects.setdefault(project, []).append(name)
     for group in projects.values():
         group.sort()
-    return Wheelhouse(wheelhouse, dict(sorted(projects.items())), catalog)
+    if hosting is None:
+        return Wheelhouse(wheelhouse, dict(sorted(projects.items())), catalog)
+    removed: dict[NormalizedName, list[tuple[str, str]]] = {}
+    for name, removal in sorted(hosting.removed.items()):
+        removed.setdefault(canonicalize_name(name.partition("-")[0]), []).append(
+            (name, removal.reason)
+        )
+    return Wheelhouse(
+        wheelhouse, dict(sorted(projects.items())), catalog, dict(hosting.hosted), removed
+    )
 
 
 def read_wheels(
@@ -85,7 +111,7 @@ def read_wheels(
 
     ``log_names`` lists the project's folder in the logs directory: a wheel's build
     log is linked when it is there."""
-    catalog = wheelhouse.catalog
+    catalog, hosted = wheelhouse.catalog, wheelhouse.hosted
     inputs = []
     for filename in wheelhouse.projects[project]:
         entry = parse_line(catalog[filename])
@@ -112,6 +138,7 @@ def read_wheels(
                 entry.requires_python or None,
                 entry.version,
                 build,
+                hosted.get(filename),
             )
         )
     return inputs
