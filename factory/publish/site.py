@@ -45,8 +45,8 @@ def check_sizes(sizes: Mapping[str, int], site_limit: int, say: Callable[[str], 
     return total
 
 
-def _size(size: int) -> str:
-    return f"{size / 1000**2:,.1f} MB"
+def _size(size: float) -> str:
+    return f"{size / 1e6:,.1f} MB" if size >= 1e5 else f"{size / 1e3:,.1f} kB"
 
 
 def write_site(tree: Path, paths: Iterable[str], site: Path) -> None:
