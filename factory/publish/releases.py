@@ -297,7 +297,9 @@ class ReleaseClient:
         message = body.get("message") if isinstance(body, dict) else None
         detail = f": {self.redact(str(message))}" if message else ""
         hint = "check the token's permissions (contents: write on the repository)"
-        if status == 404:
+        if status == 401:
+            hint = "the token in GITHUB_TOKEN was not accepted: check that it is current"
+        elif status == 404:
             hint = f"check that the repository {self.repo} exists and the token can see it"
         return PublishFailed(
             f"GitHub API {method} {self.redact(url)} answered {status}{detail}", hint=hint
