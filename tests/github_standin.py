@@ -15,6 +15,7 @@ leaking it). Faults are queued per operation and used up one request at a time.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.server
 import json
@@ -315,10 +316,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _drop(self) -> None:
         """Close the connection with no answer, as a network failure would."""
         self.close_connection = True
-        try:
+        with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
 
 def rate_limited(seconds: int) -> Fault:

@@ -68,9 +68,10 @@ def test_a_large_wheel_is_a_release_asset_linked_by_url(
     assert files[f"files/{BIG}.metadata"] == (machine.wheelhouse / f"{BIG}.metadata").read_bytes()
     assert f"files/{BIG}.build.json" in files
     assets = standin.assets()
-    assert sorted(assets) == [BIG, f"{BIG}.metadata"]
+    assert sorted(assets) == [BIG, f"{BIG}.build.json", f"{BIG}.metadata"]
     assert assets[BIG].data == wheel.read_bytes()
     assert assets[f"{BIG}.metadata"].data == files[f"files/{BIG}.metadata"]
+    assert assets[f"{BIG}.build.json"].data == files[f"files/{BIG}.build.json"]
     url = f"{standin.url}/download/wheels/{BIG}"
     assert json.loads(files["files/hosting.json"])["hosted"] == {BIG: url}
     page = files["simple/torchlet/index.html"].decode()
@@ -118,6 +119,25 @@ def test_the_same_asset_name_with_other_bytes_is_refused(
     assert standin.assets()[BIG].data == (first.wheelhouse / BIG).read_bytes()
 
 
+def test_unpublishing_a_hosted_wheel_deletes_its_assets(
+    standin: GitHubStandIn, tmp_path: Path
+) -> None:
+    remote = make_remote(tmp_path / "remote.git")
+    machine = machine_with_big_wheel(tmp_path / "a")
+    token = {"GITHUB_TOKEN": TOKEN}
+    assert machine.run("publish", remote, *release_args(standin), extra_env=token).returncode == 0
+    result = machine.run(
+        "unpublish", remote, BIG, "--reason", "too slow", *release_args(standin), extra_env=token
+    )
+    assert result.returncode == 0, result.stderr
+    assert standin.assets() == {}
+    files = branch_files(remote)
+    hosting = json.loads(files["files/hosting.json"])
+    assert hosting["hosted"] == {} and hosting["removed"][BIG]["reason"] == "too slow"
+    assert not [path for path in files if BIG in path]
+    assert b"torchlet" not in files["simple/index.html"]  # its only wheel is gone
+
+
 def test_killed_during_an_upload_then_run_again(standin: GitHubStandIn, tmp_path: Path) -> None:
     remote = make_remote(tmp_path / "remote.git")
     machine = machine_with_big_wheel(tmp_path / "a")
@@ -133,7 +153,8 @@ def test_killed_during_an_upload_then_run_again(standin: GitHubStandIn, tmp_path
     assert again.returncode == 0, again.stderr
     assert "removing the incomplete upload" in again.stderr
     assets = standin.assets()
-    assert sorted(assets) == [BIG, f"{BIG}.metadata"]  # one of each: no duplicate
+    # One of each: no duplicate.
+    assert sorted(assets) == [BIG, f"{BIG}.build.json", f"{BIG}.metadata"]
     assert assets[BIG].data == (machine.wheelhouse / BIG).read_bytes()
     assert len(commits(remote)) == 1
 
@@ -148,7 +169,7 @@ def test_a_dropped_upload_and_a_5xx_are_retried(standin: GitHubStandIn, tmp_path
     )
     assert result.returncode == 0, result.stderr
     assert "502; trying again" in result.stderr and "was cut off" in result.stderr
-    assert sorted(standin.assets()) == [BIG, f"{BIG}.metadata"]
+    assert sorted(standin.assets()) == [BIG, f"{BIG}.build.json", f"{BIG}.metadata"]
 
 
 @pytest.mark.parametrize(

@@ -148,7 +148,7 @@ def test_retry_after_is_honoured(standin: GitHubStandIn) -> None:
 def test_a_rate_limit_that_resets_too_late_fails_with_when(standin: GitHubStandIn) -> None:
     api = client(standin, [])
     standin.fail("find", rate_limited(3600))
-    with pytest.raises(PublishFailed, match="rate limit .* resets in"):
+    with pytest.raises(PublishFailed, match=r"rate limit .* resets in"):
         api.find_or_create("wheels")
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..errors import ConfigError, PublishedFileChanged, PublishFailed
+from ..hashing import sha256_file
 from ..index import IndexOptions, IndexSettings, generate_index, layout
 from ..locks import exclusive_lock
 from ..redact import redact_url, redactor
@@ -182,6 +183,12 @@ class _Publisher:
         published = tree / layout.FILES_LINK
         plan = plan_merge(local, published, options.asset_threshold)
         removals = plan_removals(published, reasons, options.branch)
+        if tip is None and not reasons and not (plan.files or plan.assets):
+            raise ConfigError(
+                f"no wheels in {options.wheelhouse} to publish, and nothing is published "
+                f"on {options.branch} yet",
+                hint="run `factory build` first, or pass --wheelhouse",
+            )
         hosted = self._upload(plan.assets) if plan.assets else {}
         if not reasons:  # an unpublish changes nothing but the removals
             apply_merge(plan, hosted, published, options.wheelhouse, options.logs)
@@ -206,22 +213,27 @@ class _Publisher:
         return _Attempt(commit, plan, removals, site_bytes)
 
     def _upload(self, wheels: tuple[LocalWheel, ...]) -> dict[str, str]:
-        """Upload each wheel and its .metadata as release assets; the wheels' URLs."""
+        """Upload each wheel, its .metadata and its build record as release assets; the
+        wheels' URLs. The metadata must be at the wheel's URL plus .metadata (PEP 658);
+        the record, at the URL plus .build.json, as it is beside every wheel in files/."""
         client = self._release_client(wheels)
         release = client.find_or_create(self.options.release_tag)
         hosted = {}
         for wheel in wheels:
             asset = client.upload(release, wheel.path, wheel.entry.sha256)
-            metadata = wheel.path.with_name(wheel.name + METADATA_SUFFIX)
-            metadata_asset = client.upload(release, metadata, wheel.entry.metadata_sha256)
-            if metadata_asset.url != asset.url + METADATA_SUFFIX:
-                # PEP 658: installers look for the metadata at the wheel's URL + .metadata.
-                raise PublishFailed(
-                    f"the release serves {metadata.name} at {metadata_asset.url}, not at "
-                    f"the wheel's URL plus {METADATA_SUFFIX}; nothing was published",
-                    hint="GitHub renames asset names with unusual characters: rename "
-                    "the wheel's project or version",
-                )
+            for suffix in COMPANION_SUFFIXES[1:]:
+                companion = wheel.path.with_name(wheel.name + suffix)
+                if not companion.is_file():
+                    continue  # an adopted wheel has no build record
+                sha256 = wheel.entry.metadata_sha256 if suffix == METADATA_SUFFIX else None
+                uploaded = client.upload(release, companion, sha256 or sha256_file(companion))
+                if uploaded.url != asset.url + suffix:
+                    raise PublishFailed(
+                        f"the release serves {companion.name} at {uploaded.url}, not at the "
+                        f"wheel's URL plus {suffix}; nothing was published",
+                        hint="GitHub renames asset names with unusual characters: rename "
+                        "the wheel's project or version",
+                    )
             hosted[wheel.name] = asset.url
         return hosted
 
@@ -289,7 +301,7 @@ class _Publisher:
             return
         assets = client.assets(release)
         for name in names:
-            for asset_name in (name, name + METADATA_SUFFIX):
+            for asset_name in (name + suffix for suffix in COMPANION_SUFFIXES):
                 if asset_name in assets:
                     self.say(f"deleting the release asset {asset_name}")
                     client.delete(assets[asset_name])
