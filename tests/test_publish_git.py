@@ -87,9 +87,12 @@ def test_no_change_makes_no_commit_and_an_update_keeps_everything(
     assert again.returncode == 0, again.stderr
     assert "is up to date" in again.stdout and len(commits(remote)) == 1
     first.add("gamma", "0.1")
-    update = first.run("publish", remote)
+    update = first.run("publish", remote, "--json")
     assert update.returncode == 0, update.stderr
-    assert "published 1 wheel" in update.stdout and "2 already published" in update.stdout
+    report = json.loads(update.stdout)
+    assert report["pushed"] and report["added"] == ["gamma-0.1-py3-none-any.whl"]
+    assert sorted(report["unchanged"]) == [ALPHA, "beta-1.0-py3-none-any.whl"]
+    assert report["commit"] == commits(remote)[0]
     after = branch_files(remote)
     assert len(commits(remote)) == 2
     assert kept(before, after) == []

@@ -100,6 +100,31 @@ def test_the_loser_of_a_race_publishes_on_top_of_the_winner(
     assert len(commits(remote)) == (2 if first_publish else 3)
 
 
+def test_two_publishes_from_one_machine_take_turns(tmp_path: Path) -> None:
+    remote = make_remote(tmp_path / "remote.git")
+    machine = publisher(tmp_path / "a")
+    machine.add("alpha", "1.0")
+    gate = tmp_path / "gate"
+    hold_pushes(remote, gate, "files/alpha-")
+    first = machine.start("publish", remote)
+    wait_for(gate / "waiting", first)
+    second = machine.start("publish", remote)
+    deadline = time.monotonic() + 60
+    waiting = ""
+    assert second.stderr is not None
+    while "waiting" not in waiting:  # the first line it writes
+        assert time.monotonic() < deadline and second.poll() is None
+        waiting += second.stderr.readline()
+    assert (
+        f"another factory publish to {remote} gh-pages is running here (pid {first.pid})" in waiting
+    )
+    (gate / "released").touch()
+    for process in (first, second):
+        _, stderr = process.communicate(timeout=120)
+        assert process.returncode == 0, stderr
+    assert len(commits(remote)) == 1  # the second found it published
+
+
 def test_three_publishers_at_once_all_end_up_published(tmp_path: Path) -> None:
     remote = make_remote(tmp_path / "remote.git")
     machines = []
