@@ -145,7 +145,7 @@ class _Output:
         log_file: IO[str] | None,
         capture: bool,
         on_line: Callable[[str], None] | None,
-        redact: Callable[[str], str] | None = None,
+        redact: Callable[[str], str],
     ) -> None:
         self._log_file = log_file
         self._on_line = on_line
@@ -169,8 +169,7 @@ class _Output:
             self._line(text)
 
     def _line(self, line: str) -> None:
-        if self._redact is not None:
-            line = self._redact(line)
+        line = self._redact(line)
         self._tail.append(line)
         if self._log_file is not None:
             self._log_file.write(line)

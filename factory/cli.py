@@ -10,6 +10,7 @@ import functools
 import json
 import os
 import platform
+import re
 import signal
 import sys
 import traceback
@@ -357,12 +358,13 @@ def index(
     )
 
 
-def check_base_url(url: str | None, option: str = "--base-url") -> str | None:
+def check_base_url(
+    url: str | None,
+    option: str = "--base-url",
+    example: str = "https://github.com/OWNER/REPO/releases/download/wheels",
+) -> str | None:
     if url is not None and not url.startswith(("https://", "http://")):
-        raise ConfigError(
-            f"{option} must be an http(s) URL, got {url!r}",
-            hint="e.g. https://github.com/OWNER/REPO/releases/download/wheels",
-        )
+        raise ConfigError(f"{option} must be an http(s) URL, got {url!r}", hint=f"e.g. {example}")
     return url
 
 
@@ -455,6 +457,12 @@ def _publish_options(dirs: DirectoryOptions, **given: Any) -> PublishOptions:
             "100M for a file in a repository",
             hint="pass --asset-threshold 100M or less: larger wheels become release assets",
         )
+    repo = given["release_repo"]
+    if repo is not None and not re.fullmatch(r"[\w.-]+/[\w.-]+", repo):
+        raise ConfigError(
+            f"--release-repo must be OWNER/REPO, got {repo!r}", hint="e.g. octocat/riscv64-wheels"
+        )
+    api = check_base_url(given["github_api"], "--github-api", "https://api.github.com")
     workspace = dirs.workspace()
     remote = given["remote"]
     if "://" not in remote and os.path.exists(remote):
@@ -471,8 +479,8 @@ def _publish_options(dirs: DirectoryOptions, **given: Any) -> PublishOptions:
         site_dir=given["site_dir"].absolute() if given["site_dir"] else None,
         asset_threshold=given["asset_threshold"],
         site_limit=given["pages_limit"],
-        github_api=check_base_url(given["github_api"], "--github-api") or "",
-        release_repo=given["release_repo"],
+        github_api=api or "",
+        release_repo=repo,
         release_tag=given["release_tag"],
         token=token,
         settings=IndexSettings(None, given["allow_pre"], given["allow_local"]),
@@ -529,6 +537,8 @@ def _print_report(report: PublishReport, as_json: bool) -> None:
         click.echo(f"not published again (removed on purpose): {name}")
     if report.removed:
         click.echo(f"removed {', '.join(report.removed)} from {where} (commit {commit})")
+    elif report.pushed and not (report.added or report.assets):
+        click.echo(f"updated the pages and logs on {where} (commit {commit}); no new wheels")
     elif report.pushed:
         new = len(report.added) + len(report.assets)
         click.echo(

@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable
 # scheme://userinfo@ -- userinfo cannot contain '/', '@' or whitespace (RFC 3986 3.2.1),
 # so a '@' later in the path ("https://host/a@b") is left alone.
 _USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
+# Shorter values would blank out ordinary words; real tokens are 40 characters or more.
+MIN_SECRET_LENGTH = 8
 
 
 def redact_url(text: str) -> str:
@@ -31,7 +33,3 @@ def redactor(secrets: Iterable[str]) -> Callable[[str], str]:
         return redact_url(text)
 
     return redact
-
-
-# Shorter values would blank out ordinary words; real tokens are 40 characters or more.
-MIN_SECRET_LENGTH = 8

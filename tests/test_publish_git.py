@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from .helpers import git
 from .publish_helpers import (
     Publisher,
     branch_files,
@@ -207,3 +208,28 @@ def test_the_site_nearing_the_pages_limit_is_a_warning(first: Publisher, remote:
     above = first.run("publish", remote, "--pages-limit", str(total // 2))
     assert above.returncode == 0, above.stderr
     assert "GitHub Pages serves: lower --asset-threshold" in above.stderr
+
+
+def test_a_branch_with_pages_the_factory_did_not_write_is_refused(
+    first: Publisher, remote: Path, tmp_path: Path
+) -> None:
+    handmade = tmp_path / "handmade"
+    (handmade / "simple" / "alpha").mkdir(parents=True)
+    (handmade / "simple" / "alpha" / "index.html").write_text("<a href='x.whl'>x</a>\n")
+    git(handmade.parent, "init", "-q", "-b", "gh-pages", str(handmade))
+    git(handmade, "add", "-A")
+    git(handmade, "commit", "-q", "-m", "an index made by hand")
+    git(handmade, "push", "-q", str(remote), "gh-pages")
+    head = commits(remote)
+    result = first.run("publish", remote)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "ERROR: refusing to write the index: gh-pages:simple/alpha/index.html already exists "
+        "and was not written by the factory; nothing was changed",
+        "  hint: the branch holds files the factory did not write: publish to a new branch "
+        "(--branch) or remove them from gh-pages",
+    ]
+    assert commits(remote) == head
+    elsewhere = first.run("publish", remote, "--branch", "riscv64-index")
+    assert elsewhere.returncode == 0, elsewhere.stderr
+    assert len(commits(remote, "riscv64-index")) == 1 and commits(remote) == head

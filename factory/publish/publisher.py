@@ -193,16 +193,19 @@ class _Publisher:
         if not reasons:  # an unpublish changes nothing but the removals
             apply_merge(plan, hosted, published, options.wheelhouse, options.logs)
         apply_removals(removals, published)
-        generate_index(
-            IndexOptions(
-                wheelhouse=published,
-                out=tree,
-                recipes=options.recipes,
-                patches=options.patches,
-                logs=tree / layout.LOGS_LINK,
-                settings=options.settings,
+        try:
+            generate_index(
+                IndexOptions(
+                    wheelhouse=published,
+                    out=tree,
+                    recipes=options.recipes,
+                    patches=options.patches,
+                    logs=tree / layout.LOGS_LINK,
+                    settings=options.settings,
+                )
             )
-        )
+        except ConfigError as error:
+            raise self._on_branch(error) from None
         staged = self.repo.stage()
         changes = self.repo.changes(tip)
         _check_changes(changes, set(removals.remove))
@@ -212,11 +215,33 @@ class _Publisher:
         commit = self.repo.commit(staged, tip, _message(plan, removals, changes))
         return _Attempt(commit, plan, removals, site_bytes)
 
+    def _on_branch(self, error: ConfigError) -> ConfigError:
+        """An index error about the work tree, told about the branch it is a copy of."""
+        branch = self.options.branch
+        message = error.message.replace(f"{self.repo.tree}/", f"{branch}:")
+        hint = error.hint
+        if "not written by the factory" in message:
+            hint = (
+                f"the branch holds files the factory did not write: publish to a new "
+                f"branch (--branch) or remove them from {branch}"
+            )
+        return type(error)(message, hint=hint, details=error.details)
+
     def _upload(self, wheels: tuple[LocalWheel, ...]) -> dict[str, str]:
         """Upload each wheel, its .metadata and its build record as release assets; the
         wheels' URLs. The metadata must be at the wheel's URL plus .metadata (PEP 658);
         the record, at the URL plus .build.json, as it is beside every wheel in files/."""
-        client = self._release_client(wheels)
+        client = self._release_client()
+        if client is None:
+            options, first = self.options, wheels[0]
+            missing = "--release-repo" if options.release_repo is None else "GITHUB_TOKEN"
+            raise ConfigError(
+                f"{first.name} is {first.entry.size:,} bytes, above --asset-threshold "
+                f"({options.asset_threshold:,} bytes): it must become a release asset, which "
+                f"needs {missing}; nothing was published",
+                hint="pass --release-repo OWNER/REPO and set GITHUB_TOKEN (a token that may "
+                "write releases), or raise --asset-threshold (at most 100M)",
+            )
         release = client.find_or_create(self.options.release_tag)
         hosted = {}
         for wheel in wheels:
@@ -237,18 +262,12 @@ class _Publisher:
             hosted[wheel.name] = asset.url
         return hosted
 
-    def _release_client(self, wheels: tuple[LocalWheel, ...] = ()) -> ReleaseClient:
+    def _release_client(self) -> ReleaseClient | None:
+        """The client of the configured release; None when there is none (no
+        --release-repo, or no token)."""
         options = self.options
         if options.release_repo is None or not options.token:
-            first = wheels[0]
-            missing = "--release-repo" if options.release_repo is None else "GITHUB_TOKEN"
-            raise ConfigError(
-                f"{first.name} is {first.entry.size:,} bytes, above --asset-threshold "
-                f"({options.asset_threshold:,} bytes): it must become a release asset, which "
-                f"needs {missing}; nothing was published",
-                hint="pass --release-repo OWNER/REPO and set GITHUB_TOKEN (a token that may "
-                "write releases), or raise --asset-threshold (at most 100M)",
-            )
+            return None
         if self._client is None:
             self._client = ReleaseClient(
                 options.github_api,
@@ -292,11 +311,10 @@ class _Publisher:
 
     def _delete_assets(self, names: tuple[str, ...]) -> None:
         """Removed wheels leave the release too (once the pages no longer link them)."""
-        options = self.options
-        if options.release_repo is None or not options.token:
-            return
         client = self._release_client()
-        release = client.find(options.release_tag)
+        if client is None:
+            return
+        release = client.find(self.options.release_tag)
         if release is None:
             return
         assets = client.assets(release)
