@@ -53,7 +53,8 @@ class Fault:
     kind: "status" (``status``, with ``headers``), "drop-half" (an upload read halfway,
     a partial asset left, the connection closed), "drop-after-store" (an upload stored
     completely, the connection closed before the answer), "hang" (an upload read
-    halfway, partial asset left, then the handler waits for ``release``).
+    halfway, partial asset left, then the handler waits for ``release``), "corrupt" (an
+    upload stored with its first byte changed).
     """
 
     kind: str
@@ -250,6 +251,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 self.standin.release_hang.wait(timeout=120)
             return self._drop()
         data = self.rfile.read(length)
+        if fault is not None and fault.kind == "corrupt":
+            data = bytes([data[0] ^ 1]) + data[1:]
         asset = StoredAsset(self.standin._new_id(), name, data, "uploaded")
         release.assets[asset.id] = asset
         if fault is not None and fault.kind == "drop-after-store":

@@ -100,6 +100,17 @@ def test_an_upload_whose_answer_was_lost_is_not_uploaded_again(
     assert len(uploads) == 1 and list(standin.assets()) == [path.name]
 
 
+def test_an_upload_stored_wrongly_is_replaced(standin: GitHubStandIn, tmp_path: Path) -> None:
+    messages: list[str] = []
+    api = client(standin, messages)
+    release = api.find_or_create("wheels")
+    path, sha256 = wheel_file(tmp_path)
+    standin.fail("upload", Fault("corrupt"))
+    api.upload(release, path, sha256)
+    assert standin.assets()[path.name].data == path.read_bytes()
+    assert any("does not match its file" in m for m in messages)
+
+
 def test_the_same_name_with_other_bytes_is_refused(standin: GitHubStandIn, tmp_path: Path) -> None:
     api = client(standin, [])
     release = api.find_or_create("wheels")

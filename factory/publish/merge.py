@@ -26,6 +26,7 @@ from .._fs import copy_atomically
 from ..catalog import CATALOG_FILE, CatalogEntry, append_to_catalog, parse_line, read_catalog
 from ..errors import ConfigError, PublishedFileChanged
 from ..hashing import sha256_file
+from ..index import layout
 from ..index.hosting import Hosting, Removal, load_hosting, save_hosting
 from ..index.inputs import scan_wheelhouse
 from ..index.yanks import YANKS_FILE, load_yanks, save_yanks
@@ -151,7 +152,7 @@ def apply_merge(
         save_hosting(published, Hosting({**hosting.hosted, **hosted}, hosting.removed))
     _merge_yanks(local_wheelhouse, published)
     if local_logs.is_dir():  # failed builds' logs too: the project pages show them
-        overlay(local_logs, published.parent / "logs")
+        overlay(local_logs, published.parent / layout.LOGS_LINK)
 
 
 def _merge_yanks(local_wheelhouse: Path, published: Path) -> None:
@@ -230,4 +231,6 @@ def apply_removals(plan: RemovalPlan, published: Path) -> None:
 
 def companion_paths(names: Iterable[str]) -> set[str]:
     """The published paths of wheels and what comes with them, relative to the tree."""
-    return {f"files/{name}{suffix}" for name in names for suffix in COMPANION_SUFFIXES}
+    return {
+        f"{layout.FILES_LINK}/{name}{suffix}" for name in names for suffix in COMPANION_SUFFIXES
+    }

@@ -113,6 +113,7 @@ class ReleaseClient:
         self.say = say
         self.redact = redact
         self.policy = policy
+        self._listings: dict[int, dict[str, Asset]] = {}  # release id -> its assets by name
         self.session = requests.Session()
         self.session.headers.update(
             {
@@ -176,7 +177,11 @@ class ReleaseClient:
         the same bytes is kept, with other bytes refused (a published name never changes)."""
         name, size = path.name, path.stat().st_size
         for attempt in range(self.policy.attempts):
-            existing = self.assets(release).get(name)
+            # The listing is read once per release, and again after a failed attempt.
+            if attempt > 0 or release.id not in self._listings:
+                self._listings[release.id] = self.assets(release)
+            listing = self._listings[release.id]
+            existing = listing.get(name)
             if existing is not None and existing.complete:
                 if self._same_bytes(existing, size, sha256):
                     return existing
@@ -194,9 +199,11 @@ class ReleaseClient:
             if status == 201:
                 asset = _asset(body)
                 if self._same_bytes(asset, size, sha256):
+                    listing[name] = asset
                     return asset
-                self.say(f"the uploaded {name} does not match: uploading it again")
-                continue  # it is removed as not matching on the next round
+                self.say(f"the uploaded {name} does not match its file: uploading it again")
+                self.delete(asset)
+                continue
             if status == 422:
                 continue  # the name exists after all (our cut-off upload completed): look
             delay = retry_delay(status, headers, attempt, self.policy, time.time())
