@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -233,3 +235,23 @@ def test_a_branch_with_pages_the_factory_did_not_write_is_refused(
     elsewhere = first.run("publish", remote, "--branch", "riscv64-index")
     assert elsewhere.returncode == 0, elsewhere.stderr
     assert len(commits(remote, "riscv64-index")) == 1 and commits(remote) == head
+
+
+def test_yanks_are_published_and_kept_by_other_machines(
+    first: Publisher, remote: Path, tmp_path: Path
+) -> None:
+    yanked = subprocess.run(
+        [sys.executable, "-m", "factory", "yank", "--wheelhouse", str(first.wheelhouse),
+         "alpha==1.0", "--reason", "segfaults on K1"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert yanked.returncode == 0, yanked.stderr
+    assert first.run("publish", remote).returncode == 0
+    page = branch_files(remote)["simple/alpha/index.html"]
+    assert b'data-yanked="segfaults on K1"' in page
+    other = publisher(tmp_path / "b")
+    other.add("delta", "1.0")
+    assert other.run("publish", remote).returncode == 0
+    files = branch_files(remote)
+    assert b'data-yanked="segfaults on K1"' in files["simple/alpha/index.html"]
+    assert json.loads(files["files/yanks.json"]) == {"yanked": {"alpha==1.0": "segfaults on K1"}}

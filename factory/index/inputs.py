@@ -18,7 +18,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from ..catalog import CATALOG_FILE, parse_line, read_catalog
 from ..errors import ConfigError
 from . import layout
-from .hosting import HOSTING_FILE, load_hosting
+from .hosting import load_hosting
 from .model import Build, WheelInput
 from .yanks import yank_key
 
@@ -66,8 +66,8 @@ def scan_wheelhouse(wheelhouse: Path) -> Wheelhouse:
         ) from None
     catalog = read_catalog(wheelhouse)
     wheels = [n for n in names if n.endswith(".whl") and not n.startswith(".")]
-    hosting = load_hosting(wheelhouse) if HOSTING_FILE in names else None
-    if hosting is not None:
+    hosting = load_hosting(wheelhouse)
+    if hosting.hosted or hosting.removed:
         present = set(wheels)
         wheels += [n for n in hosting.hosted if n not in present]
         wheels = [n for n in wheels if n not in hosting.removed]
@@ -92,7 +92,7 @@ def scan_wheelhouse(wheelhouse: Path) -> Wheelhouse:
         projects.setdefault(project, []).append(name)
     for group in projects.values():
         group.sort()
-    if hosting is None:
+    if not (hosting.hosted or hosting.removed):
         return Wheelhouse(wheelhouse, dict(sorted(projects.items())), catalog)
     removed: dict[NormalizedName, list[tuple[str, str]]] = {}
     for name, removal in sorted(hosting.removed.items()):
