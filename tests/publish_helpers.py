@@ -85,8 +85,25 @@ class Publisher:
     def cache(self) -> Path:
         return self.root / "cache"
 
-    def add(self, name: str, version: str, **kwargs: object) -> Path:
-        return add_wheel(self.wheelhouse, self.root / "scratch", name, version, **kwargs)  # type: ignore[arg-type]
+    def add(
+        self,
+        name: str,
+        version: str,
+        *,
+        requires: tuple[str, ...] = (),
+        requires_python: str | None = None,
+        payload: bytes = b"",
+    ) -> Path:
+        """A wheel in this machine's wheelhouse, with its .metadata, record and catalog line."""
+        return add_wheel(
+            self.wheelhouse,
+            self.root / "scratch",
+            name,
+            version,
+            requires=requires,
+            requires_python=requires_python,
+            payload=payload,
+        )
 
     def argv(self, command: str, remote: Path | str, *args: str) -> list[str]:
         return [
