@@ -38,9 +38,9 @@ class RunResult:
     output: str  # the whole output when captured, else the last TAIL_LINES lines
 
 
-def format_command(argv: Sequence[str]) -> str:
+def format_command(argv: Sequence[str], redact: Callable[[str], str] = redact_url) -> str:
     # The one place commands reach logs: a git URL's token must not (factory.redact).
-    return "+ " + redact_url(shlex.join(argv))
+    return "+ " + redact(shlex.join(argv))
 
 
 def run(
@@ -53,8 +53,12 @@ def run(
     check: bool = True,
     capture: bool = False,
     on_line: Callable[[str], None] | None = None,
+    redact: Callable[[str], str] = redact_url,
 ) -> RunResult:
     """Run ``argv`` with stdout and stderr merged into ``log`` (appended).
+
+    ``redact`` is applied to the command line and to every output line before they reach
+    the log, the caller or an error (``factory.redact``: credentials in URLs, tokens).
 
     The child gets its own session so that a timeout or Ctrl-C kills every process
     it started (compilers, chroots), not just the direct child. The output is read in
@@ -66,12 +70,12 @@ def run(
     if log is not None:
         log.parent.mkdir(parents=True, exist_ok=True)
         log_file = log.open("a", encoding="utf-8", errors="replace")
-        log_file.write(format_command(argv) + "\n")
+        log_file.write(format_command(argv, redact) + "\n")
         log_file.flush()
-    output = _Output(log_file, capture, on_line)
+    output = _Output(log_file, capture, on_line, redact)
     started = time.monotonic()
     try:
-        proc = _start(argv, cwd, env)
+        proc = _start(argv, cwd, env, redact)
         try:
             returncode = _read_until_done(proc, output, started, timeout)
         except _Timeout:
@@ -93,12 +97,15 @@ def run(
             log_file.close()
     result = RunResult(argv, returncode, time.monotonic() - started, output.text())
     if check and returncode != 0:
-        raise CommandFailed(result, log)
+        raise CommandFailed(result, log, redact)
     return result
 
 
 def _start(
-    argv: tuple[str, ...], cwd: Path | None, env: Mapping[str, str] | None
+    argv: tuple[str, ...],
+    cwd: Path | None,
+    env: Mapping[str, str] | None,
+    redact: Callable[[str], str],
 ) -> subprocess.Popen[bytes]:
     try:
         return subprocess.Popen(
@@ -116,12 +123,12 @@ def _start(
                 f"cannot run {argv[0]}: its working directory {cwd} does not exist"
             ) from None
         raise EnvironmentProblem(
-            f"{argv[0]} is not installed (needed to run: {shlex.join(argv)})",
+            f"{argv[0]} is not installed (needed to run: {redact(shlex.join(argv))})",
             hint=f"install {argv[0]} (`make deps` installs every tool the factory uses)",
         ) from None
     except PermissionError:
         raise EnvironmentProblem(
-            f"{argv[0]} is not executable (needed to run: {shlex.join(argv)})",
+            f"{argv[0]} is not executable (needed to run: {redact(shlex.join(argv))})",
             hint=f"check the permissions of {argv[0]}",
         ) from None
 
@@ -134,10 +141,15 @@ class _Output:
     """Where a command's output goes: the log, the caller's callback, and the tail kept."""
 
     def __init__(
-        self, log_file: IO[str] | None, capture: bool, on_line: Callable[[str], None] | None
+        self,
+        log_file: IO[str] | None,
+        capture: bool,
+        on_line: Callable[[str], None] | None,
+        redact: Callable[[str], str],
     ) -> None:
         self._log_file = log_file
         self._on_line = on_line
+        self._redact = redact
         self._tail: collections.deque[str] = collections.deque(
             maxlen=None if capture else TAIL_LINES
         )
@@ -157,6 +169,7 @@ class _Output:
             self._line(text)
 
     def _line(self, line: str) -> None:
+        line = self._redact(line)
         self._tail.append(line)
         if self._log_file is not None:
             self._log_file.write(line)
@@ -221,9 +234,11 @@ def _kill_group(pgid: int, sig: signal.Signals) -> None:
 class CommandFailed(BuildFailed):
     """A command exited non-zero; carries its output tail for the user."""
 
-    def __init__(self, result: RunResult, log: Path | None) -> None:
+    def __init__(
+        self, result: RunResult, log: Path | None, redact: Callable[[str], str] = redact_url
+    ) -> None:
         super().__init__(
-            f"`{shlex.join(result.argv[:3])}{' ...' if len(result.argv) > 3 else ''}` "
+            f"`{redact(shlex.join(result.argv[:3]))}{' ...' if len(result.argv) > 3 else ''}` "
             f"failed with exit code {result.returncode}",
             hint=_log_hint(log, "the output above shows why"),
             details=tuple(result.output.splitlines()[-TAIL_LINES:]),

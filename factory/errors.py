@@ -78,3 +78,17 @@ class LockHeld(FactoryError):
     """Another factory process holds a lock this one needs (not bad input: wait, retry)."""
 
     exit_code = 6
+
+
+class PublishedFileChanged(FactoryError):
+    """`factory publish`: a file name already published would get other bytes. Nothing
+    was published; the remote is as it was."""
+
+    exit_code = 8
+
+
+class PublishFailed(FactoryError):
+    """`factory publish`: the remote or the release API refused, failed or could not be
+    reached (after the retries). What was published before is unchanged."""
+
+    exit_code = 9

@@ -25,8 +25,10 @@ def make_wheel(
     tag: str = "py3-none-any",
     metadata_name: str | None = None,
     metadata_version: str | None = None,
+    payload: bytes = b"",
 ) -> Path:
-    """A minimal valid pure-Python wheel: a module ``<name>`` with ``VERSION``."""
+    """A minimal valid pure-Python wheel: a module ``<name>`` with ``VERSION`` (and
+    ``payload`` as a data file, to make it as large as a test needs)."""
     module = name.lower().replace("-", "_")
     dist = f"{module}-{version}"
     metadata = [
@@ -39,6 +41,7 @@ def make_wheel(
     metadata += [f"Requires-Dist: {r}" for r in requires]
     files = {
         f"{module}/__init__.py": f'VERSION = "{version}"\n'.encode(),
+        **({f"{module}/payload.bin": payload} if payload else {}),
         f"{dist}.dist-info/METADATA": ("\n".join(metadata) + "\n\n").encode(),
         f"{dist}.dist-info/WHEEL": (
             f"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: {tag}\n"
@@ -100,6 +103,7 @@ def add_wheel(
     requires_python: str | None = None,
     build_tag: str | None = None,
     tag: str = "py3-none-any",
+    payload: bytes = b"",
 ) -> Path:
     """Make a wheel and add it to the wheelhouse with its metadata and build record."""
     wheel = make_wheel(
@@ -110,6 +114,7 @@ def add_wheel(
         requires_python=requires_python,
         build_tag=build_tag,
         tag=tag,
+        payload=payload,
     )
     metadata = read_wheel_metadata(wheel)
     add_to_wheelhouse(

@@ -18,6 +18,15 @@ COMMANDS = {
     "list": ["list"],
     "index": ["index"],
     "yank": ["yank", "demo==1.0", "--reason", "broken"],
+    "publish": ["publish", "--remote", "remote.git"],
+    "unpublish": [
+        "unpublish",
+        "--remote",
+        "remote.git",
+        "demo-1.0-py3-none-any.whl",
+        "--reason",
+        "x",
+    ],
 }
 DIRECTORY_OPTIONS = ["--recipes", "--patches", "--wheelhouse", "--logs"]
 

@@ -127,6 +127,7 @@ def _generate(
             yanks,
             tracks,
             logs_signature(options.logs, name),
+            wheelhouse.hosting_signature(name),
         )
         old = manifest.projects.get(name)
         if (
@@ -200,7 +201,13 @@ def _render_and_stage(
         wheels = read_wheels(wheelhouse, job.name, log_names)
         builds = read_builds(options.logs, job.name, log_names)
         project = assemble_project(
-            job.name, wheels, options.settings, job.yanks, job.tracks, builds
+            job.name,
+            wheels,
+            options.settings,
+            job.yanks,
+            job.tracks,
+            builds,
+            wheelhouse.removed.get(job.name, ()),
         )
         in_wheelhouse = wheelhouse.projects[job.name]
         if not project.files:
@@ -214,14 +221,17 @@ def _render_and_stage(
 
 def _links(options: IndexOptions) -> dict[str, str]:
     """The wheelhouse (unless wheels are hosted at a base URL) and logs, linked in relatively
-    when they can be, so that moving the checkout with both inside keeps them valid."""
+    when they can be, so that moving the checkout with both inside keeps them valid.
+
+    A wheelhouse or logs directory that already is ``files/`` or ``logs/`` of the index
+    (the published tree, as ``factory publish`` writes it) needs no link."""
     out = os.path.realpath(options.out)
     links = {}
     if options.settings.base_url is None:
         links[layout.FILES_LINK] = os.path.relpath(os.path.realpath(options.wheelhouse), out)
     if options.logs is not None:
         links[layout.LOGS_LINK] = os.path.relpath(os.path.realpath(options.logs), out)
-    return links
+    return {link: target for link, target in links.items() if target != link}
 
 
 def _load_recipes(options: IndexOptions) -> Mapping[NormalizedName, LoadedRecipe]:
@@ -253,13 +263,14 @@ def _project_digest(
     yanks: Mapping[str, str],
     tracks: tuple[str, ...],
     logs: str,
+    hosting: str,
 ) -> str:
     digest = hashlib.sha256(settings_digest.encode())
     # An offset names one catalog line: the catalog is only appended to.
     digest.update(f"{files.names}\t{files.offsets}".encode())
-    if yanks or tracks or logs:
-        extra = json.dumps([sorted(yanks.items()), list(tracks), logs], sort_keys=True)
-        digest.update(extra.encode())
+    if yanks or tracks or logs or hosting:
+        extra = [sorted(yanks.items()), list(tracks), logs, hosting]
+        digest.update(json.dumps(extra, sort_keys=True).encode())
     return digest.hexdigest()
 
 
@@ -268,7 +279,7 @@ def _settings_digest(settings: IndexSettings) -> str:
     digest = hashlib.sha256(repr(settings).encode())
     # The package's own files on disk (importlib.resources would cost this run 5 ms).
     here = Path(__file__).parent
-    for part in ("inputs", "model", "render", "layout", "generate", "settings"):
+    for part in ("inputs", "model", "render", "layout", "generate", "settings", "hosting"):
         digest.update((here / f"{part}.py").read_bytes())
     for template in sorted((here.parent / "templates").iterdir()):
         digest.update(template.name.encode() + template.read_bytes())

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
@@ -25,6 +25,7 @@ from ..catalog import (
 )
 from ..errors import ConfigError
 from . import layout
+from .hosting import load_hosting
 from .model import Build, WheelInput
 from .writer import Wheels
 from .yanks import yank_key
@@ -44,6 +45,19 @@ class Wheelhouse:
     projects: dict[NormalizedName, Wheels]  # by normalized project name, sorted
     lines: dict[str, tuple[int, str]]  # file name -> offset and text of lines read so far
     catalog: tuple[int, int]  # the catalog's inode and the offset this run read it to
+    hosted: dict[str, str] = field(default_factory=dict)  # wheel -> URL (hosting.py)
+    # Wheels removed on purpose, by project: (file name, reason), sorted.
+    removed: dict[NormalizedName, list[tuple[str, str]]] = field(default_factory=dict)
+
+    def hosting_signature(self, project: NormalizedName) -> str:
+        """Where the project's wheels are hosted elsewhere, and what was removed."""
+        hosted, removed = self.hosted, self.removed.get(project, ())
+        if not hosted and not removed:
+            return ""
+        names = self.projects[project].names.split(" ") if project in self.projects else []
+        lines = [f"{name} {hosted[name]}" for name in names if name in hosted]
+        lines += [f"removed {name}: {reason}" for name, reason in removed]
+        return "\n".join(lines)
 
     def catalog_lines(self, project: NormalizedName) -> list[tuple[str, str]]:
         """Every wheel of the project with its catalog line (read now if not yet)."""
@@ -70,7 +84,10 @@ def scan_wheelhouse(
     how far it read the catalog. When the catalog still continues there, only the lines
     appended since are read, and the listing is compared with the known wheels (a wheel
     deleted by hand changes its project); anything unexpected falls back to reading the
-    whole catalog. The listing itself stays: it is how a wheel deleted by hand is seen."""
+    whole catalog. The listing itself stays: it is how a wheel deleted by hand is seen.
+
+    With a ``hosting.json`` (a published wheelhouse), a wheel hosted at a URL counts
+    even when its file is not here, and a wheel removed on purpose never counts."""
     try:
         names = os.listdir(wheelhouse)
     except FileNotFoundError:
@@ -80,12 +97,18 @@ def scan_wheelhouse(
         ) from None
     # Slicing beats endswith over 300,000 names; hidden names are dropped below.
     listed = {n for n in names if n[-4:] == ".whl"}
+    hosting = load_hosting(wheelhouse)
+    if hosting.hosted or hosting.removed:
+        listed = (listed | hosting.hosted.keys()) - hosting.removed.keys()
+    removed: dict[NormalizedName, list[tuple[str, str]]] = {}
+    for name, removal in sorted(hosting.removed.items()):
+        removed.setdefault(_ProjectNames()(name), []).append((name, removal.reason))
     if catalog is not None:
         tail = read_catalog_tail(wheelhouse, *catalog)
         if tail is not None:
             found = _update(wheelhouse, known, listed, tail)
             if found is not None:
-                return found
+                return replace(found, hosted=dict(hosting.hosted), removed=removed)
     everything = read_catalog_lines(wheelhouse)
     listed = {n for n in listed if not n.startswith(".")}
     unknown = sorted(listed - everything.lines.keys())
@@ -102,7 +125,10 @@ def scan_wheelhouse(
     for name in sorted(listed):
         grouped.setdefault(project_of(name), {})[name] = everything.lines[name][0]
     projects = {name: Wheels.of(wheels) for name, wheels in sorted(grouped.items())}
-    return Wheelhouse(wheelhouse, projects, everything.lines, (everything.inode, everything.end))
+    position = (everything.inode, everything.end)
+    return Wheelhouse(
+        wheelhouse, projects, everything.lines, position, dict(hosting.hosted), removed
+    )
 
 
 def _update(
@@ -191,6 +217,7 @@ def read_wheels(
                 entry.requires_python or None,
                 entry.version,
                 build,
+                wheelhouse.hosted.get(filename),
             )
         )
     return inputs

@@ -61,6 +61,7 @@ class WheelInput(NamedTuple):
     requires_python: str | None = None
     version: str | None = None  # what the record says was built; None: not checked
     build: Build | None = None  # None: a wheel without a build record
+    url: str | None = None  # hosted elsewhere (a release asset): linked here, not in files/
 
 
 class IndexedFile(NamedTuple):
@@ -75,6 +76,7 @@ class IndexedFile(NamedTuple):
     python_tags: tuple[str, ...]
     platform_tags: tuple[str, ...]
     build: Build | None
+    url: str | None = None  # absolute URL of a wheel hosted elsewhere; None: in files/
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,7 @@ class IndexedProject:
     files: tuple[IndexedFile, ...]  # sorted by file name
     tracks: tuple[str, ...] = ()  # PEP 708: the same project on other indexes (PyPI)
     latest_failure: Build | None = None  # newest build, when it failed after the last success
+    removed: tuple[tuple[str, str], ...] = ()  # (file name, reason): taken down on purpose
 
     @functools.cached_property
     def versions(self) -> tuple[str, ...]:
@@ -113,11 +116,13 @@ def assemble_project(
     yanks: Mapping[str, str] | None = None,
     tracks: Sequence[str] = (),
     builds: Iterable[Build] = (),
+    removed: Sequence[tuple[str, str]] = (),
 ) -> IndexedProject:
     """One project's indexed files, from its wheels; raise ConfigError on inconsistent input.
 
     ``yanks`` maps a file name or ``<name>==<version>`` to the reason. ``builds`` are the
-    project's other builds (failed ones too) for its status.
+    project's other builds (failed ones too) for its status; ``removed`` the files taken
+    down on purpose, with the reason (its human page lists them).
     """
     yanks = yanks or {}
     included: list[tuple[WheelInput, _Version, _TagFacts]] = []
@@ -176,6 +181,7 @@ def assemble_project(
         files=files,
         tracks=tuple(tracks),
         latest_failure=_latest_failure(files, builds),
+        removed=tuple(removed),
     )
 
 
@@ -293,6 +299,7 @@ def _indexed_file(
         python_tags,
         platform_tags,
         build,
+        wheel.url,
     )
 
 

@@ -94,6 +94,8 @@ def simple_project_html(project: IndexedProject, settings: IndexSettings) -> byt
     ]
     for file in project.files:
         text, href = _link(files_url, file.filename)
+        if file.url is not None:  # hosted elsewhere (a release asset)
+            href = escape(file.url)
         requires = file.requires_python
         requires = f' data-requires-python="{_escape(requires)}"' if requires else ""
         yanked = f' data-yanked="{_escape(file.yanked)}"' if file.yanked is not None else ""
@@ -170,6 +172,8 @@ def _json_file(file: IndexedFile, files_url: str, quoted_url: str) -> str:
         name, url = f'"{filename}"', f'"{quoted_url}{filename}"'
     else:
         name, url = _quote(filename), _quote(files_url + quote(filename))
+    if file.url is not None:
+        url = _quote(file.url)
     requires = file.requires_python
     requires = f',"requires-python":{_quote(requires)}' if requires else ""
     uploaded = f',"upload-time":"{file.upload_time}"' if file.upload_time is not None else ""
@@ -269,7 +273,8 @@ def project_page(project: IndexedProject, settings: IndexSettings) -> bytes:
     newest_first = sorted(project.files, key=lambda f: (rank[f.version], f.filename), reverse=True)
     files_url = escape(layout.files_url(settings.base_url, here))
     for file in newest_first:
-        text, href = _link(files_url, file.filename)
+        text, in_files = _link(files_url, file.filename)
+        href = in_files if file.url is None else escape(file.url)
         yanked = ""
         if file.yanked is not None:
             reason = f": {_escape(file.yanked)}" if file.yanked else ""
@@ -278,8 +283,8 @@ def project_page(project: IndexedProject, settings: IndexSettings) -> bytes:
         requires = f" · Requires-Python {_escape(requires)}" if requires else ""
         built = f" · built {file.upload_time[:10]}" if file.upload_time else ""
         build = ""
-        if file.build is not None:  # a wheel with a record: it is published beside the wheel
-            build = f' · <a href="{href}{RECORD_SUFFIX}">build record</a>'
+        if file.build is not None:  # its record is in files/, even for a hosted wheel
+            build = f' · <a href="{in_files}{RECORD_SUFFIX}">build record</a>'
             if file.build.log is not None:
                 build += f' · <a href="{layout.relative(here, file.build.log)}">log</a>'
             if file.build.compiler:
@@ -290,7 +295,16 @@ def project_page(project: IndexedProject, settings: IndexSettings) -> bytes:
             f"{requires}{built}</span><br>\n"
             f'<span class="muted">sha256 <code>{file.sha256}</code>{build}</span></li>\n'
         )
-    parts.append("</ul>\n</body>\n</html>\n")
+    parts.append("</ul>\n")
+    if project.removed:
+        parts.append(
+            '<h2>Removed</h2>\n<p class="muted">Taken down on purpose; these names are '
+            'never published again.</p>\n<ul class="files">\n'
+        )
+        for filename, reason in project.removed:
+            parts.append(f"<li>{escape(filename)}: {_escape(reason)}</li>\n")
+        parts.append("</ul>\n")
+    parts.append("</body>\n</html>\n")
     return "".join(parts).encode()
 
 

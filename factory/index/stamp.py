@@ -5,7 +5,8 @@ A run with nothing new compares this with the manifest and stops, without listin
 wheelhouse (300,000 names on a large one) or reading its catalog. It covers the
 wheelhouse directory (a wheel added or removed, by the factory or by hand, changes its
 mtime), the catalog (appended to: its size; replaced: its inode), the yanks file, every
-recipe file and every project's folder in the logs directory.
+recipe file and every project's folder in the logs directory, and the hosting file of a
+published wheelhouse.
 
 Like git's index ("racy git"), a stamp taken right after an input's change is not
 trusted: a second change in the same clock tick would leave the mtime as it was. Such
@@ -23,6 +24,7 @@ import time
 from pathlib import Path
 
 from ..catalog import CATALOG_FILE
+from .hosting import HOSTING_FILE
 from .yanks import YANKS_FILE
 
 RACY_NS = 100_000_000
@@ -35,6 +37,7 @@ def inputs_stamp(wheelhouse: Path, recipes: Path | None, logs: Path | None) -> s
         _stat(wheelhouse),
         _stat(wheelhouse / CATALOG_FILE),
         _stat(wheelhouse / YANKS_FILE),
+        _stat(wheelhouse / HOSTING_FILE),
     ]
     for directory in (recipes, logs):
         if directory is None:

@@ -75,7 +75,7 @@ def load_yanks(wheelhouse: Path) -> dict[str, str]:
     return {yank_key(k): v for k, v in yanked.items()}
 
 
-def _save(wheelhouse: Path, yanks: dict[str, str]) -> None:
+def save_yanks(wheelhouse: Path, yanks: dict[str, str]) -> None:
     text = json.dumps({"yanked": dict(sorted(yanks.items()))}, indent=2, sort_keys=True) + "\n"
     write_atomically(wheelhouse / YANKS_FILE, text.encode())
 
@@ -108,7 +108,7 @@ def yank(wheelhouse: Path, target: str, reason: str) -> tuple[str, list[str]]:
         )
     yanks = load_yanks(wheelhouse)
     yanks[key] = reason
-    _save(wheelhouse, yanks)
+    save_yanks(wheelhouse, yanks)
     return key, covered
 
 
@@ -121,5 +121,5 @@ def unyank(wheelhouse: Path, target: str) -> str:
             hint=f"see {wheelhouse / YANKS_FILE}; a recipe's `yanked` entries are removed there",
         )
     del yanks[key]
-    _save(wheelhouse, yanks)
+    save_yanks(wheelhouse, yanks)
     return key
