@@ -64,6 +64,17 @@ def _check_sha256(value: str) -> str:
 # List items are validated one by one so that a problem is reported at its entry's line.
 
 
+def _check_pep440(value: str) -> str:
+    try:
+        Version(value)
+    except InvalidVersion:
+        raise ValueError(f"{value!r} is not a PEP 440 version") from None
+    return value
+
+
+PEP440Version = Annotated[str, AfterValidator(_check_pep440)]
+
+
 def _check_patch_name(patch: str) -> str:
     if "/" in patch or "\\" in patch or patch in ("", ".", ".."):
         raise ValueError(f"patch {patch!r} must be a file name inside patches/<name>/ (no paths)")
@@ -239,23 +250,14 @@ class TestSettings(_Closed):
 class Retirement(_Closed):
     """Upstream ships riscv64 wheels itself: nothing is rebuilt, published files stay."""
 
-    since: str  # the first upstream version with riscv64 wheels
+    since: PEP440Version  # the first upstream version with riscv64 wheels
     reason: str = "upstream ships riscv64 wheels"
     evidence: list[str] = Field(default_factory=list)  # upstream's riscv64 wheel file names
-
-    @field_validator("since")
-    @classmethod
-    def _pep440(cls, value: str) -> str:
-        try:
-            Version(value)
-        except InvalidVersion:
-            raise ValueError(f"{value!r} is not a PEP 440 version") from None
-        return value
 
 
 class Recipe(_Closed):
     name: str
-    version: str
+    version: PEP440Version
     build_number: Annotated[int, Field(ge=0)] = 0
     upstream: str | None = None  # the PyPI project tracked (PEP 708); default: name
     source: Source
@@ -276,15 +278,6 @@ class Recipe(_Closed):
     def _project_name(cls, value: str) -> str:
         if not PROJECT_NAME.match(value):
             raise ValueError(f"{value!r} is not a valid Python project name")
-        return value
-
-    @field_validator("version")
-    @classmethod
-    def _pep440(cls, value: str) -> str:
-        try:
-            Version(value)
-        except InvalidVersion:
-            raise ValueError(f"{value!r} is not a PEP 440 version") from None
         return value
 
     @field_validator("yanked")
