@@ -222,7 +222,7 @@ def test_a_killed_creation_leaves_nothing_that_counts(
 
     packed: list[Path] = []
     monkeypatch.setattr(cp, "_create", created)
-    monkeypatch.setattr(cp, "_pack", lambda staging, *args: packed.append(staging))
+    monkeypatch.setattr(ul, "_pack", lambda staging, *args: packed.append(staging))
     companion = cp.ensure_companion(tmp_path, tmp_path / "log", SPEC)
     assert companion.versions == VERSIONS and packed and paths.ready.exists()
     assert json.loads(paths.ready.read_text())["key"] == paths.key
@@ -236,7 +236,7 @@ def test_a_tarball_of_another_key_is_refused(
         (staging / cp.INFO_FILE).write_text(json.dumps({"key": "0123456789abcdef"}))
 
     monkeypatch.setattr(cp, "_create", created)
-    monkeypatch.setattr(cp, "_pack", lambda *args: None)
+    monkeypatch.setattr(ul, "_pack", lambda *args: None)
     with pytest.raises(EnvironmentProblem, match="holds companion 0123456789abcdef"):
         cp.ensure_companion(tmp_path, tmp_path / "log", SPEC)
     assert not companion_paths(tmp_path, SPEC).ready.exists()

@@ -43,17 +43,12 @@ from .._run import run
 from ..errors import EnvironmentProblem, FactoryError
 from .debian import installed_versions, read_status
 from .userland import (
-    _TAR_FLAGS,
     DPKG_PATH_FILTERS,
     STEP_TIMEOUT,
     UserlandPaths,
     _json_bytes,
-    _locked,
     _note,
-    _pack,
-    _remove,
-    _tarball_verified,
-    read_ready,
+    ensure_tree,
     require_root,
 )
 
@@ -207,35 +202,11 @@ def ensure_companion(
     """A ready companion: the extracted one, else restored from its tarball, else created."""
     require_root("create the toolchain companion (mmdebstrap, chroot)")
     paths = companion_paths(cache_dir, spec)
-    if (info := read_ready(paths)) is not None:
-        return Companion(paths.root, spec, paths.key, dict(info["versions"]))
-    paths.root.parent.mkdir(parents=True, exist_ok=True)
-    with _locked(paths.lock):  # a second factory process waits instead of racing
-        if (info := read_ready(paths)) is not None:
-            return Companion(paths.root, spec, paths.key, dict(info["versions"]))
-        for leftover in [*paths.root.parent.glob(f".{paths.key}*.tmp-*"), paths.root]:
-            _remove(leftover)  # a killed run's debris, or a tree that never got READY
-        staging = paths.temp("")
-        try:
-            if _tarball_verified(paths, log, on_line, "companion"):
-                restoring = f"restoring {paths.root} from {paths.tarball.name}"
-                _note(log, on_line, restoring, "companion")
-                staging.mkdir()
-                extract = ["tar", "--extract", "--zstd", f"--file={paths.tarball}", *_TAR_FLAGS]
-                run([*extract, f"--directory={staging}"], log=log, timeout=STEP_TIMEOUT)
-            else:
-                _create(staging, spec, paths.key, log, on_line)
-                _pack(staging, paths, log, on_line, "companion")
-            info = json.loads((staging / INFO_FILE).read_text())
-            if info.get("key") != paths.key:
-                raise EnvironmentProblem(
-                    f"{paths.tarball} holds companion {info.get('key')}, not {paths.key}",
-                    hint=f"delete {paths.tarball} and run again",
-                )
-            staging.rename(paths.root)
-        finally:
-            _remove(staging)
-        write_atomically(paths.ready, _json_bytes(info))
+
+    def create(staging: Path) -> None:
+        _create(staging, spec, paths.key, log, on_line)
+
+    info = ensure_tree(paths, create, INFO_FILE, log, on_line, "companion")
     return Companion(paths.root, spec, paths.key, dict(info["versions"]))
 
 

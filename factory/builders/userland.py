@@ -355,37 +355,56 @@ def ensure_userland(
     require_root("create or enter the riscv64 userland")
     ensure_binfmt(spec.arch, log)
     paths = UserlandPaths.for_spec(cache_dir, spec)
+
+    def create(staging: Path) -> None:
+        _create(staging, spec, paths.key, log, on_line)
+
+    return Userland(paths.root, spec, ensure_tree(paths, create, INFO_FILE, log, on_line))
+
+
+def ensure_tree(
+    paths: UserlandPaths,
+    create: Callable[[Path], None],
+    info_file: str,
+    log: Path,
+    on_line: OnLine,
+    who: str = "userland",
+) -> dict[str, Any]:
+    """The info of a ready cached tree (the userland, or the toolchain companion): the
+    extracted one, else restored from its verified tarball, else made by ``create`` in
+    a staging directory and packed. ``info_file`` is where ``create`` writes the tree's
+    info, its key included. READY is written last: a killed run never counts."""
     if (info := read_ready(paths)) is not None:
-        return Userland(paths.root, spec, info)
+        return info
     paths.root.parent.mkdir(parents=True, exist_ok=True)
     with _locked(paths.lock):  # a second factory process waits instead of racing
         if (info := read_ready(paths)) is not None:
-            return Userland(paths.root, spec, info)
+            return info
         for leftover in [*paths.root.parent.glob(f".{paths.key}*.tmp-*"), paths.root]:
-            _remove(leftover)  # a killed run's debris, or a rootfs that never got READY
+            _remove(leftover)  # a killed run's debris, or a tree that never got READY
         staging = paths.temp("")
         try:
-            if _tarball_verified(paths, log, on_line):
-                _note(log, on_line, f"restoring {paths.root} from {paths.tarball.name}")
+            if _tarball_verified(paths, log, on_line, who):
+                _note(log, on_line, f"restoring {paths.root} from {paths.tarball.name}", who)
                 staging.mkdir()
                 extract = ["tar", "--extract", "--zstd", f"--file={paths.tarball}"]
                 run(
                     [*extract, *_TAR_FLAGS, f"--directory={staging}"], log=log, timeout=STEP_TIMEOUT
                 )
             else:
-                _create(staging, spec, paths.key, log, on_line)
-                _pack(staging, paths, log, on_line)
-            info = json.loads((staging / INFO_FILE).read_text())
+                create(staging)
+                _pack(staging, paths, log, on_line, who)
+            info = json.loads((staging / info_file).read_text())
             if info.get("key") != paths.key:
                 raise EnvironmentProblem(
-                    f"{paths.tarball} holds userland {info.get('key')}, not {paths.key}",
+                    f"{paths.tarball} holds {who} {info.get('key')}, not {paths.key}",
                     hint=f"delete {paths.tarball} and run again",
                 )
             staging.rename(paths.root)
         finally:
             _remove(staging)
         write_atomically(paths.ready, _json_bytes(info))
-    return Userland(paths.root, spec, info)
+    return dict(info)
 
 
 # Numeric ids: the host's passwd must not remap the rootfs's users. Xattrs keep file
