@@ -2,16 +2,45 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
+import http.server
 import io
 import os
 import subprocess
 import sys
 import tarfile
 import textwrap
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+
+@contextlib.contextmanager
+def serve_directory(
+    directory: Path,
+    seen: list[str] | None = None,
+    base: type[http.server.SimpleHTTPRequestHandler] = http.server.SimpleHTTPRequestHandler,
+) -> Iterator[str]:
+    """A real HTTP server on 127.0.0.1 serving ``directory``: its URL, without a
+    trailing slash. The paths it is asked for are appended to ``seen``."""
+
+    class Handler(base):  # type: ignore[valid-type,misc]
+        def log_message(self, format: str, *args: object) -> None:
+            if seen is not None:
+                seen.append(self.path)
+
+    handler = functools.partial(Handler, directory=str(directory))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
 
 GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "test",

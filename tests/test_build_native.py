@@ -7,14 +7,12 @@ same code inside the emulated userland (tests/test_userland_*.py).
 from __future__ import annotations
 
 import hashlib
-import http.server
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tarfile
-import threading
 import time
 import zipfile
 from collections.abc import Iterator
@@ -22,7 +20,15 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import TINY_C, TINY_PATCH, Project, git, make_tiny_fork, tiny_recipe
+from .helpers import (
+    TINY_C,
+    TINY_PATCH,
+    Project,
+    git,
+    make_tiny_fork,
+    serve_directory,
+    tiny_recipe,
+)
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parent.parent
@@ -186,12 +192,8 @@ def http_root(tmp_path: Path) -> Iterator[tuple[Path, str]]:
     """A real HTTP server on 127.0.0.1 serving a directory."""
     root = tmp_path / "served"
     root.mkdir()
-    handler = lambda *a: http.server.SimpleHTTPRequestHandler(*a, directory=str(root))  # noqa: E731
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield root, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serve_directory(root) as url:
+        yield root, url
 
 
 def test_wrong_sha256(built: Project, tmp_path: Path, http_root: tuple[Path, str]) -> None:

@@ -4,13 +4,10 @@ and one of ours written by `factory index`, both served on 127.0.0.1."""
 from __future__ import annotations
 
 import hashlib
-import http.server
 import json
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from functools import partial
 from pathlib import Path
 
 import pytest
@@ -18,7 +15,7 @@ from packaging.utils import NormalizedName
 
 from factory.coverage import LockedDistribution, classify, read_lock
 
-from .helpers import make_tar
+from .helpers import make_tar, serve_directory
 from .index_helpers import add_wheel, make_wheel
 
 RISCV64 = "cp313-cp313-manylinux_2_31_riscv64"
@@ -91,16 +88,9 @@ def write_simple_index(root: Path, files: list[Path]) -> None:
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[str]:
-    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path / "site"))
     (tmp_path / "site").mkdir()
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_directory(tmp_path / "site") as url:
+        yield url
 
 
 @pytest.mark.integration

@@ -7,14 +7,12 @@ beta 1.0, and pip must resolve from the .metadata files without fetching a wheel
 
 from __future__ import annotations
 
-import functools
 import http.server
 import json
 import os
 import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +25,7 @@ from factory.index import IndexOptions, generate_index
 from factory.index.yanks import yank
 from factory.serve import JSON_TYPE, IndexHandler, wants_json
 
+from .helpers import serve_directory
 from .index_helpers import add_wheel
 
 pytestmark = pytest.mark.integration
@@ -61,18 +60,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def serve(site: Path, base: type[http.server.SimpleHTTPRequestHandler]) -> Iterator[Server]:
     served = Server("")
-
-    class Handler(base):  # type: ignore[valid-type,misc]
-        def log_message(self, format: str, *args: object) -> None:
-            served.requests.append(self.path)
-
-    handler = functools.partial(Handler, directory=str(site))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    served.url = f"http://127.0.0.1:{httpd.server_address[1]}/simple/"
-    yield served
-    httpd.shutdown()
-    httpd.server_close()
+    with serve_directory(site, served.requests, base) as url:
+        served.url = f"{url}/simple/"
+        yield served
 
 
 @pytest.fixture

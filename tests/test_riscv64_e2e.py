@@ -6,15 +6,12 @@ Slow (minutes under qemu) and needs root; the userland comes from the cache in
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import platform
 import shutil
-import threading
 import zipfile
 from collections.abc import Iterator
-from functools import partial
 from pathlib import Path
 
 import pytest
@@ -22,7 +19,7 @@ import pytest
 from factory.builders.userland import Userland, ensure_userland
 from factory.workspace import default_cache_dir
 
-from .helpers import Project
+from .helpers import Project, serve_directory
 
 pytestmark = [
     pytest.mark.userland,
@@ -56,11 +53,8 @@ def project(tmp_path_factory: pytest.TempPathFactory, userland: Userland) -> Pro
 @pytest.fixture(scope="module")
 def index_url(project: Project) -> Iterator[str]:
     """The index served by a real HTTP server on 127.0.0.1 (the userland shares the network)."""
-    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(project.root / "index"))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/simple/"
-    server.shutdown()
+    with serve_directory(project.root / "index") as url:
+        yield f"{url}/simple/"
 
 
 def run_inside(userland: Userland, script: str, work: Path, timeout: float = 1800) -> str:
