@@ -44,7 +44,7 @@ build: deps venv
 	@echo "  pip install --index-url http://127.0.0.1:8000/simple/ pyyaml"
 
 test: deps venv
-	$(PYTHON) -m pytest -v
+	$(PYTHON) -m pytest -v --durations=20
 
 lint: venv
 	$(VENV)/bin/ruff check factory tests bench
