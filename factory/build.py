@@ -22,7 +22,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 
 from ._fs import write_atomically
 from .builders.base import BuildHost, host_for_recipe
-from .errors import BuildFailed, ConfigError, FactoryError
+from .errors import ConfigError, FactoryError, most_severe
 from .hashing import sha256_file
 from .isa import check_baseline
 from .locks import exclusive_lock
@@ -137,7 +137,7 @@ def _staleness(
     for record in same_release:
         if not content_changes(record.inputs, inputs):
             # Toolchain drift is information, never a blocker: the published wheel stays
-            # current; raising build_number rebuilds it under a new build tag.
+            # current; `factory bump --rebuild` rebuilds it under a new build tag.
             assert record.wheel is not None
             tools = ", ".join(toolchain_changes(record.inputs, inputs))
             return (
@@ -150,7 +150,8 @@ def _staleness(
         raise ConfigError(
             f"{loaded.name} {recipe.version} build {recipe.build_number} was already built "
             f"from different inputs (changed: {changed})",
-            hint=f"raise build_number in {loaded.path} to {recipe.build_number + 1}, "
+            hint=f"raise build_number in {loaded.path} to {recipe.build_number + 1} "
+            f"(`factory bump --rebuild {loaded.name}`), "
             "or pass --force to rebuild and keep the published wheel",
         )
     return "build", "not built yet"
@@ -187,7 +188,8 @@ class BuildReport:
             return None
         if len(self.errors) == 1:
             return next(iter(self.errors.values()))
-        return BuildFailed(
+        worst = most_severe([error.exit_code for error in self.errors.values()])
+        return worst(
             f"{len(self.errors)} of {len(self.results)} builds failed: "
             f"{', '.join(sorted(self.errors))}",
             hint=f"each failure is reported above; every build's log is under {self.logs}",

@@ -174,7 +174,7 @@ def test_changed_recipe_with_same_build_number_is_refused(project: Project) -> N
         "demo 1.0 build 3 was already built from different inputs (changed: recipe)"
     )
     assert error.hint == (
-        f"raise build_number in {path} to 4, "
+        f"raise build_number in {path} to 4 (`factory bump --rebuild demo`), "
         "or pass --force to rebuild and keep the published wheel"
     )
 

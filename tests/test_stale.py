@@ -91,7 +91,8 @@ def test_a_toolchain_change_only_is_a_note_and_nothing_is_stale(project: Project
     report = stale(project, tools={"pip": "26.3"})
     assert [v.status for v in report.verdicts] == ["current", "current"]
     assert report.verdicts[0].notes == (
-        "built with an older toolchain (pip 23.2.1 -> 26.3); raising build_number rebuilds it",
+        "built with an older toolchain (pip 23.2.1 -> 26.3); "
+        "`factory bump --rebuild demo` rebuilds it",
     )
 
 
@@ -105,7 +106,8 @@ def test_a_recipe_change_without_a_new_build_number_needs_a_bump(project: Projec
             "needs-bump",
             (
                 "recipe changed",
-                "1.0 build 0 is published from other inputs: raise build_number in demo.yaml",
+                "1.0 build 0 is published from other inputs: raise build_number "
+                "(`factory bump --rebuild demo`)",
             ),
         ),
         "other": (
