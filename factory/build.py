@@ -101,7 +101,14 @@ def plan(
         inputs = fingerprint_inputs(loaded, source_id(loaded), target, host.toolchain(), built_with)
         digest = fingerprint(inputs)
         action: Action
-        if recipe.python and python not in recipe.python:
+        if recipe.retired is not None:
+            # Upstream's own riscv64 wheels replace ours; what was published stays.
+            action = "skip"
+            reason = (
+                f"retired: upstream ships riscv64 wheels since {recipe.retired.since} "
+                "(install it from PyPI)"
+            )
+        elif recipe.python and python not in recipe.python:
             action = "skip"
             reason = f"recipe targets python {', '.join(recipe.python)}; the builder has {python}"
         else:
@@ -219,6 +226,10 @@ def execute_all(
             progress.message(f"{label}: skipped, {reason}")
             unavailable.add(build.name)
             results.append(BuildResult(build.name, "skipped", reason))
+            continue
+        if build.action == "skip":
+            progress.message(f"{label}: skipped: {build.reason}")
+            results.append(BuildResult(build.name, build.action, build.reason))
             continue
         if build.action != "build":
             progress.message(f"{label}: {build.reason}; nothing to do")

@@ -15,16 +15,16 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from packaging.version import Version
 
 from ._fs import write_atomically
 from .check import check_recipes
 from .errors import ConfigError, FactoryError, SourceError, most_severe
-from .recipe import COMMIT, ArchiveSource, GitSource, LoadedRecipe, PypiSource, Recipe
-from .recipe_edit import Insert, KeyPath, Scalar, edit_recipe_text
-from .upstream import PARALLEL_LOOKUPS, final_releases, project_json, sdist
+from .recipe import COMMIT, ArchiveSource, GitSource, LoadedRecipe, PypiSource
+from .recipe_edit import Insert, KeyPath, Scalar, edit_recipe_text, validated_recipe
+from .upstream import PARALLEL_LOOKUPS, newest_final, project_json, sdist
 from .webclient import Client
 from .workspace import Workspace
 
@@ -172,7 +172,7 @@ def _to_newest_sdist(
         )
     name = source.name or recipe.name
     data = project_json(client, name)
-    newest = _newest_final(data)
+    newest = newest_final(data)
     if newest is None:
         raise SourceError(
             f"{name} has no final release on PyPI (only pre-releases, dev releases or yanked ones)",
@@ -215,26 +215,11 @@ def _to_commit(
     # A fork labels its builds with the release of the PyPI project it tracks, when the
     # recipe names one; otherwise (or when upstream has nothing newer) the version stays
     # and the new commit is a rebuild of it under the next build number.
-    newest = _newest_final(project_json(client, recipe.upstream)) if recipe.upstream else None
+    newest = newest_final(project_json(client, recipe.upstream)) if recipe.upstream else None
     if newest is not None and Version(newest) > Version(recipe.version):
         values[("version",)] = newest
         return _Change(loaded, values, 0, f"new release {newest} at {commit[:12]}", True)
     return _Change(loaded, values, recipe.build_number + 1, f"new commit {commit[:12]}", True)
-
-
-def _newest_final(data: dict[str, Any]) -> str | None:
-    """The newest final, not entirely yanked release, as PyPI spells it."""
-    newest = max(final_releases(data), default=None)
-    if newest is None:
-        return None
-    return next(str(text) for text in data["releases"] if _same_version(text, newest))
-
-
-def _same_version(text: str, version: Version) -> bool:
-    try:
-        return Version(text) == version
-    except ValueError:
-        return False
 
 
 def _checked(
@@ -255,7 +240,7 @@ def _checked(
             if change.build_number or "build_number" in recipe.model_fields_set
             else [],
         )
-        edited = dataclasses.replace(loaded, recipe=_validated(text, loaded))
+        edited = dataclasses.replace(loaded, recipe=validated_recipe(text, str(loaded.path)))
     except FactoryError as error:
         errors[loaded.name] = error
         return BumpResult(loaded.name, "failed", before, after, error.message), None
@@ -268,16 +253,3 @@ def _checked(
         return BumpResult(loaded.name, "failed", before, after, reason, checked.log), None
     result = BumpResult(loaded.name, "bumped", before, after, change.reason, checked.log)
     return result, (loaded.path, text)
-
-
-def _validated(text: str, loaded: LoadedRecipe) -> Recipe:
-    import yaml
-    from pydantic import ValidationError
-
-    try:
-        return Recipe.model_validate(yaml.safe_load(text))
-    except ValidationError as error:
-        raise ConfigError(
-            f"{loaded.path}: the bumped recipe would not validate: {error.errors()[0]['msg']}",
-            hint=f"edit {loaded.path} by hand",
-        ) from None

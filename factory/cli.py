@@ -286,6 +286,44 @@ def bump(
         raise error
 
 
+@cli.command()
+@click.argument("package")
+@click.option("--since", required=True, help="The first upstream release with riscv64 wheels.")
+@click.option("--reason", default=None, help="Why [default: upstream ships riscv64 wheels].")
+@click.option(
+    "--evidence",
+    multiple=True,
+    metavar="WHEEL",
+    help="Upstream's riscv64 wheel file names (repeatable) [default: read from PyPI].",
+)
+@directory_options
+def retire(
+    package: str,
+    since: str,
+    reason: str | None,
+    evidence: tuple[str, ...],
+    dirs: DirectoryOptions,
+) -> None:
+    """Retire PACKAGE: upstream ships riscv64 wheels since --since, so it is never built
+    again (its published files stay in the index)."""
+    from .recipe import load_recipes, select
+    from .retire import retire as retire_recipe
+    from .webclient import Client
+
+    workspace = dirs.workspace()
+    [loaded] = select(load_recipes(workspace.recipes, workspace.patches), [package])
+    if evidence:
+        done = retire_recipe(loaded, since, reason, evidence, None)
+    else:
+        with Client() as client:
+            done = retire_recipe(loaded, since, reason, evidence, client)
+    click.echo(
+        f"{done.project}: retired since {done.since} ({done.reason}); evidence: "
+        + ", ".join(done.evidence)
+    )
+    click.echo(f"written: {done.recipe}")
+
+
 @cli.command(name="list")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @directory_options

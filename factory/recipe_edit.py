@@ -18,8 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
 from .errors import ConfigError
+from .recipe import Recipe
 
 Scalar = str | int
 KeyPath = tuple[str, ...]
@@ -150,3 +152,14 @@ def _set(data: dict[str, Any], path: KeyPath, value: Scalar) -> None:
     for key in path[:-1]:
         data = data[key]
     data[path[-1]] = value
+
+
+def validated_recipe(text: str, where: str) -> Recipe:
+    """The edited recipe, checked against the schema before it is written."""
+    try:
+        return Recipe.model_validate(yaml.safe_load(text))
+    except ValidationError as error:
+        raise ConfigError(
+            f"{where}: the edited recipe would not validate: {error.errors()[0]['msg']}",
+            hint=f"edit {where} by hand",
+        ) from None
