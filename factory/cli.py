@@ -405,7 +405,7 @@ def stale_report(
     workspace = dirs.workspace()
     recipes = load_recipes(workspace.recipes, workspace.patches)
     state = (
-        read_state(state_location)
+        read_state(state_location, python_version)
         if state_location is not None
         else local_state(workspace.wheelhouse, workspace.logs)
     )

@@ -20,7 +20,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
@@ -36,7 +36,10 @@ from .records import (
 from .source import source_id
 from .state import PublishedState
 from .targets import DEFAULT_ARCH, DEFAULT_PYTHON
-from .upstream import Upstream
+
+if TYPE_CHECKING:
+    # Only `stale --upstream` needs the web client (requests: a fifth of a no-network run).
+    from .upstream import Upstream
 
 Status = Literal["current", "stale", "needs-bump", "failed", "blocked", "retired", "skipped"]
 TOOL_CONSTRAINTS = Path(__file__).resolve().parent / "constraints" / "tools.txt"

@@ -280,3 +280,22 @@ def test_a_published_index_directory_gives_the_same_verdicts(
 def test_a_directory_that_is_no_state_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="is neither a published index"):
         read_state(str(tmp_path))
+
+
+def test_records_only_another_python_can_have_made_are_not_read(tmp_path: Path) -> None:
+    from .index_helpers import add_wheel
+
+    wheelhouse = tmp_path / "wheelhouse"
+    tags = ("cp312-cp312-linux_riscv64", "cp313-cp313-linux_riscv64", "cp39-abi3-linux_riscv64",
+            "py3-none-any", "cp313-cp313t-linux_riscv64")  # fmt: skip
+    for number, tag in enumerate(tags):
+        add_wheel(wheelhouse, tmp_path / f"s{number}", "demo", f"1.{number}", tag=tag)
+    out = tmp_path / "index"
+    generate_index(IndexOptions(wheelhouse, out))
+
+    def read(python: str | None) -> list[str]:
+        return sorted(r.version for r in read_state(str(out), python).records)
+
+    assert read(None) == ["1.0", "1.1", "1.2", "1.3", "1.4"]
+    assert read("3.13") == ["1.1", "1.2", "1.3", "1.4"]
+    assert read("3.12") == ["1.0", "1.2", "1.3"]
