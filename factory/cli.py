@@ -578,6 +578,7 @@ def pull(location: str, state_dir: Path) -> None:
     click.echo(
         f"{state_dir}/: {len(report.fetched)} wheel{'s' if len(report.fetched) != 1 else ''} "
         f"fetched, {report.present} already there, {report.build_files} build files"
+        + (f", {len(report.yanks)} yanks carried" if report.yanks else "")
     )
 
 
