@@ -28,6 +28,7 @@ from .upstream import PARALLEL_LOOKUPS, newest_final, project_json, sdist
 from .webclient import Client
 from .workspace import Workspace
 
+_Edit = tuple[Path, str]  # a recipe file and its new text
 # not-written: it would be bumped, but another recipe failed, so nothing was written.
 Outcome = Literal["bumped", "not-written", "up-to-date", "skipped", "failed"]
 
@@ -106,7 +107,7 @@ def bump(
         analysed = list(pool.map(lambda item: _analyse(item, client, commit, rebuild), chosen))
     results: list[BumpResult] = []
     errors: dict[str, FactoryError] = {}
-    edits: list[tuple[Path, str]] = []
+    edits: list[_Edit] = []
     for loaded, found in zip(chosen, analysed, strict=True):
         before = _release(loaded.recipe.version, loaded.recipe.build_number)
         if isinstance(found, FactoryError):
@@ -115,10 +116,12 @@ def bump(
         elif isinstance(found, BumpResult):
             results.append(found)
         else:
-            result, edit = _checked(found, workspace, errors)
+            result, outcome = _checked(found, workspace)
             results.append(result)
-            if edit is not None:
-                edits.append(edit)
+            if isinstance(outcome, FactoryError):
+                errors[loaded.name] = outcome
+            else:
+                edits.append(outcome)
     if errors:
         held = tuple(
             dataclasses.replace(r, outcome="not-written") if r.outcome == "bumped" else r
@@ -140,12 +143,12 @@ def _analyse(
     """What the recipe becomes, or why nothing changes; errors are results here."""
     recipe = loaded.recipe
     before = _release(recipe.version, recipe.build_number)
-    if rebuild:
-        return _Change(loaded, {}, recipe.build_number + 1, "build number raised", False)
-    if recipe.retired is not None:
+    if recipe.retired is not None:  # never built again: nothing to move or rebuild
         return BumpResult(
             loaded.name, "skipped", before, None, f"retired since {recipe.retired.since}"
         )
+    if rebuild:
+        return _Change(loaded, {}, recipe.build_number + 1, "build number raised", False)
     try:
         source = recipe.source
         if isinstance(source, PypiSource):
@@ -222,14 +225,11 @@ def _to_commit(
     return _Change(loaded, values, recipe.build_number + 1, f"new commit {commit[:12]}", True)
 
 
-def _checked(
-    change: _Change, workspace: Workspace, errors: dict[str, FactoryError]
-) -> tuple[BumpResult, tuple[Path, str] | None]:
-    """The edited text, validated, and (for a new source) fetched and patched."""
+def _checked(change: _Change, workspace: Workspace) -> tuple[BumpResult, _Edit | FactoryError]:
+    """The edited text, validated, and (for a new source) fetched and patched; or why not."""
     loaded, recipe = change.loaded, change.loaded.recipe
     before = _release(recipe.version, recipe.build_number)
-    version = str(change.values.get(("version",), recipe.version))
-    after = _release(version, change.build_number)
+    after = _release(str(change.values.get(("version",), recipe.version)), change.build_number)
     try:
         text = edit_recipe_text(
             loaded.path.read_text(encoding="utf-8"),
@@ -242,14 +242,13 @@ def _checked(
         )
         edited = dataclasses.replace(loaded, recipe=validated_recipe(text, str(loaded.path)))
     except FactoryError as error:
-        errors[loaded.name] = error
-        return BumpResult(loaded.name, "failed", before, after, error.message), None
+        return BumpResult(loaded.name, "failed", before, after, error.message), error
     if not change.new_source:
         return BumpResult(loaded.name, "bumped", before, after, change.reason), (loaded.path, text)
     [checked] = check_recipes([edited], workspace)
     if not checked.ok:
         reason = checked.error or "the new source does not check"
-        errors[loaded.name] = most_severe([checked.exit_code])(reason, hint=checked.hint)
-        return BumpResult(loaded.name, "failed", before, after, reason, checked.log), None
+        failure = most_severe([checked.exit_code])(reason, hint=checked.hint)
+        return BumpResult(loaded.name, "failed", before, after, reason, checked.log), failure
     result = BumpResult(loaded.name, "bumped", before, after, change.reason, checked.log)
     return result, (loaded.path, text)
