@@ -288,7 +288,12 @@ def bump(
 
 @cli.command()
 @click.argument("package")
-@click.option("--since", required=True, help="The first upstream release with riscv64 wheels.")
+@click.option(
+    "--since",
+    required=True,
+    metavar="VERSION",
+    help="The first upstream release with riscv64 wheels.",
+)
 @click.option("--reason", default=None, help="Why [default: upstream ships riscv64 wheels].")
 @click.option(
     "--evidence",

@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 
 Status = Literal["current", "stale", "needs-bump", "failed", "blocked", "retired", "skipped"]
 TOOL_CONSTRAINTS = Path(__file__).resolve().parent / "constraints" / "tools.txt"
+# A fork's commit of a release cannot be guessed: `factory bump` takes it.
+FORK_COMMIT = " --commit <the fork's commit>"
 _PIN = re.compile(r"^([A-Za-z0-9._-]+)==([^\s;#]+)")
 
 
@@ -268,10 +270,11 @@ def _toolchain_notes(
 
 def _with_upstream(verdict: Verdict, loaded: LoadedRecipe, facts: Upstream) -> Verdict:
     notes = list(verdict.notes)
+    git = loaded.recipe.source.kind == "git"
     if facts.latest is not None and Version(facts.latest) > Version(loaded.recipe.version):
         notes.append(
             f"upstream released {facts.latest} (recipe: {loaded.recipe.version}): "
-            f"`factory bump {loaded.name}` moves the recipe to it"
+            f"`factory bump {loaded.name}{FORK_COMMIT if git else ''}` moves the recipe to it"
         )
     evidence: tuple[str, ...] = ()
     if facts.riscv64_since is not None and verdict.status != "retired":

@@ -299,3 +299,31 @@ def test_records_only_another_python_can_have_made_are_not_read(tmp_path: Path) 
     assert read(None) == ["1.0", "1.1", "1.2", "1.3", "1.4"]
     assert read("3.13") == ["1.1", "1.2", "1.3", "1.4"]
     assert read("3.12") == ["1.0", "1.2", "1.3"]
+
+
+def test_upstream_notes_name_the_command_that_acts_on_them(project: Project) -> None:
+    from factory.upstream import Upstream
+
+    project.recipe("demo")
+    fork = project.recipes / "forked.yaml"
+    fork.write_text(
+        'name: forked\nversion: "1.0"\nupstream: forked\nsource:\n  git:\n'
+        f"    url: ../fork\n    commit: {'a' * 40}\n"
+    )
+    wheels = ("forked-1.1-cp313-cp313-manylinux_2_39_riscv64.whl",)
+    upstream = {
+        "demo": Upstream("demo", "1.1", None, ()),
+        "forked": Upstream("forked", "1.2", "1.1", wheels),
+    }
+    state = local_state(project.wheelhouse, logs(project))
+    report = find_stale(project.load(), state, tools=TOOLS, upstream=upstream)
+    notes: dict[str, tuple[str, ...]] = {v.project: v.notes for v in report.verdicts}
+    assert notes["demo"] == (
+        "upstream released 1.1 (recipe: 1.0): `factory bump demo` moves the recipe to it",
+    )
+    assert notes["forked"] == (
+        "upstream released 1.2 (recipe: 1.0): `factory bump forked --commit <the fork's "
+        "commit>` moves the recipe to it",
+        "upstream ships riscv64 wheels since 1.1: retire it (`factory retire forked --since 1.1`)",
+    )
+    assert [v.retire_evidence for v in report.verdicts if v.project == "forked"] == [wheels]
