@@ -72,6 +72,8 @@ def edit_recipe_text(
     if append:
         if root.flow_style:
             raise _cannot(where, "it is one flow mapping ({...}); write it in block style")
+        if present := sorted(key for key in append if key in expected):
+            raise _cannot(where, f"it has {', '.join(present)} already")
         block = yaml.safe_dump(
             dict(append), sort_keys=False, default_flow_style=False, allow_unicode=True,
             width=1 << 16,

@@ -71,12 +71,15 @@ def test_a_section_is_appended_at_the_end() -> None:
         ("name: demo\n", {("version",): "2.0"}, "it has no version"),
         ("- a\n- b\n", {("version",): "2.0"}, "it is not a mapping"),
         ("test:\n  x: |\n    a\n", {("test", "x"): "b"}, "test.x is not a one-line value"),
+        ("name: demo\nretired: {since: '1'}\n", {}, "it has retired already"),
+        ("{name: demo}\n", {}, "it is one flow mapping ({...}); write it in block style"),
     ],
 )
 def test_what_cannot_be_edited_in_place_is_refused(
     text: str, values: dict[tuple[str, ...], str], why: str
 ) -> None:
+    append = None if values else {"retired": {"since": "2"}}
     with pytest.raises(ConfigError) as caught:
-        edit_recipe_text(text, "demo.yaml", values)
+        edit_recipe_text(text, "demo.yaml", values, append=append)
     assert caught.value.message == f"demo.yaml: cannot edit the recipe in place: {why}"
     assert caught.value.hint == "make the change in demo.yaml by hand"
