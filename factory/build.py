@@ -22,7 +22,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 
 from ._fs import write_atomically
 from .builders.base import BuildHost, host_for_recipe
-from .errors import BuildFailed, ConfigError, FactoryError
+from .errors import ConfigError, FactoryError, most_severe
 from .hashing import sha256_file
 from .isa import check_baseline
 from .locks import exclusive_lock
@@ -101,7 +101,14 @@ def plan(
         inputs = fingerprint_inputs(loaded, source_id(loaded), target, host.toolchain(), built_with)
         digest = fingerprint(inputs)
         action: Action
-        if recipe.python and python not in recipe.python:
+        if recipe.retired is not None:
+            # Upstream's own riscv64 wheels replace ours; what was published stays.
+            action = "skip"
+            reason = (
+                f"retired: upstream ships riscv64 wheels since {recipe.retired.since} "
+                "(install it from PyPI)"
+            )
+        elif recipe.python and python not in recipe.python:
             action = "skip"
             reason = f"recipe targets python {', '.join(recipe.python)}; the builder has {python}"
         else:
@@ -137,7 +144,7 @@ def _staleness(
     for record in same_release:
         if not content_changes(record.inputs, inputs):
             # Toolchain drift is information, never a blocker: the published wheel stays
-            # current; raising build_number rebuilds it under a new build tag.
+            # current; `factory bump --rebuild` rebuilds it under a new build tag.
             assert record.wheel is not None
             tools = ", ".join(toolchain_changes(record.inputs, inputs))
             return (
@@ -150,7 +157,8 @@ def _staleness(
         raise ConfigError(
             f"{loaded.name} {recipe.version} build {recipe.build_number} was already built "
             f"from different inputs (changed: {changed})",
-            hint=f"raise build_number in {loaded.path} to {recipe.build_number + 1}, "
+            hint=f"raise build_number in {loaded.path} to {recipe.build_number + 1} "
+            f"(`factory bump --rebuild {loaded.name}`), "
             "or pass --force to rebuild and keep the published wheel",
         )
     return "build", "not built yet"
@@ -187,7 +195,8 @@ class BuildReport:
             return None
         if len(self.errors) == 1:
             return next(iter(self.errors.values()))
-        return BuildFailed(
+        worst = most_severe([error.exit_code for error in self.errors.values()])
+        return worst(
             f"{len(self.errors)} of {len(self.results)} builds failed: "
             f"{', '.join(sorted(self.errors))}",
             hint=f"each failure is reported above; every build's log is under {self.logs}",
@@ -217,6 +226,10 @@ def execute_all(
             progress.message(f"{label}: skipped, {reason}")
             unavailable.add(build.name)
             results.append(BuildResult(build.name, "skipped", reason))
+            continue
+        if build.action == "skip":
+            progress.message(f"{label}: skipped: {build.reason}")
+            results.append(BuildResult(build.name, build.action, build.reason))
             continue
         if build.action != "build":
             progress.message(f"{label}: {build.reason}; nothing to do")

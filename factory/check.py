@@ -12,23 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import (
-    BuildFailed,
-    ConfigError,
-    EnvironmentProblem,
-    FactoryError,
-    LockHeld,
-    SourceError,
-)
+from .errors import FactoryError, most_severe
 from .recipe import LoadedRecipe
 from .source import prepare_tree
 from .workspace import Workspace
-
-# An exit code -> the error class that carries it, to report several failures as one.
-_ERROR_FOR_EXIT_CODE: dict[int, type[FactoryError]] = {
-    error.exit_code: error
-    for error in (ConfigError, SourceError, BuildFailed, EnvironmentProblem, LockHeld)
-}
 
 
 @dataclass(frozen=True)
@@ -76,8 +63,7 @@ def check_failure(results: Sequence[CheckResult]) -> FactoryError | None:
     failed = [result for result in results if not result.ok]
     if not failed:
         return None
-    worst = max(result.exit_code for result in failed)
-    error_class = _ERROR_FOR_EXIT_CODE.get(worst, FactoryError)
+    error_class = most_severe([result.exit_code for result in failed])
     if len(failed) == 1:
         return error_class(failed[0].error or "check failed", hint=failed[0].hint)
     details = []

@@ -235,6 +235,102 @@ def check(packages: tuple[str, ...], as_json: bool, dirs: DirectoryOptions) -> N
         raise failure
 
 
+@cli.command()
+@click.argument("packages", nargs=-1)
+@click.option("--all", "bump_all", is_flag=True, help="Every recipe.")
+@click.option(
+    "--commit",
+    default=None,
+    metavar="SHA",
+    help="A git source's new commit (a fork's next release cannot be guessed).",
+)
+@click.option(
+    "--rebuild",
+    is_flag=True,
+    help="Raise build_number by one and change nothing else (a rebuild on purpose, "
+    "e.g. after a toolchain change).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@directory_options
+def bump(
+    packages: tuple[str, ...],
+    bump_all: bool,
+    commit: str | None,
+    rebuild: bool,
+    as_json: bool,
+    dirs: DirectoryOptions,
+) -> None:
+    """Move recipes to upstream's newest final release (or raise build_number with
+    --rebuild); every patch is checked against the new source first, and nothing is
+    written unless every recipe passed."""
+    from .bump import bump as bump_recipes
+    from .recipe import load_recipes, select
+    from .webclient import Client
+
+    if not packages and not bump_all:
+        raise ConfigError(
+            "name the packages to bump, or pass --all", hint="`factory list` shows the recipes"
+        )
+    workspace = dirs.workspace()
+    recipes = load_recipes(workspace.recipes, workspace.patches)
+    chosen = list(recipes.values()) if bump_all else select(recipes, packages)
+    with Client() as client:
+        report = bump_recipes(chosen, workspace, client, commit=commit, rebuild=rebuild)
+    if as_json:
+        click.echo(json.dumps([dataclasses.asdict(r) for r in report.results], indent=2))
+    else:
+        for result in report.results:
+            change = f"{result.before} -> {result.after}" if result.after else result.before
+            click.echo(f"{result.project:<24} {result.outcome:<11} {change}: {result.reason}")
+        if report.written:
+            click.echo(f"written: {', '.join(report.written)}")
+    if (error := report.error()) is not None:
+        raise error
+
+
+@cli.command()
+@click.argument("package")
+@click.option(
+    "--since",
+    required=True,
+    metavar="VERSION",
+    help="The first upstream release with riscv64 wheels.",
+)
+@click.option("--reason", default=None, help="Why [default: upstream ships riscv64 wheels].")
+@click.option(
+    "--evidence",
+    multiple=True,
+    metavar="WHEEL",
+    help="Upstream's riscv64 wheel file names (repeatable) [default: read from PyPI].",
+)
+@directory_options
+def retire(
+    package: str,
+    since: str,
+    reason: str | None,
+    evidence: tuple[str, ...],
+    dirs: DirectoryOptions,
+) -> None:
+    """Retire PACKAGE: upstream ships riscv64 wheels since --since, so it is never built
+    again (its published files stay in the index)."""
+    from .recipe import load_recipes, select
+    from .retire import retire as retire_recipe
+    from .webclient import Client
+
+    workspace = dirs.workspace()
+    [loaded] = select(load_recipes(workspace.recipes, workspace.patches), [package])
+    if evidence:
+        done = retire_recipe(loaded, since, reason, evidence, None)
+    else:
+        with Client() as client:
+            done = retire_recipe(loaded, since, reason, evidence, client)
+    click.echo(
+        f"{done.project}: retired since {done.since} ({done.reason}); evidence: "
+        + ", ".join(done.evidence)
+    )
+    click.echo(f"written: {done.recipe}")
+
+
 @cli.command(name="list")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @directory_options
@@ -316,7 +412,7 @@ def stale_report(
     workspace = dirs.workspace()
     recipes = load_recipes(workspace.recipes, workspace.patches)
     state = (
-        read_state(state_location)
+        read_state(state_location, python_version)
         if state_location is not None
         else local_state(workspace.wheelhouse, workspace.logs)
     )
@@ -489,6 +585,7 @@ def pull(location: str, state_dir: Path) -> None:
     click.echo(
         f"{state_dir}/: {len(report.fetched)} wheel{'s' if len(report.fetched) != 1 else ''} "
         f"fetched, {report.present} already there, {report.build_files} build files"
+        + (f", {len(report.yanks)} yanks carried" if report.yanks else "")
     )
 
 

@@ -92,3 +92,14 @@ class PublishFailed(FactoryError):
     reached (after the retries). What was published before is unchanged."""
 
     exit_code = 9
+
+
+def most_severe(exit_codes: list[int]) -> type[FactoryError]:
+    """The error class to end a batch with: that of the highest exit code among its
+    failures: a lock held elsewhere (6) outranks a host problem (5), which outranks a
+    build failure (4), then a source problem (3), then bad input (2)."""
+    worst = max(exit_codes)
+    for error in (ConfigError, SourceError, BuildFailed, EnvironmentProblem, LockHeld):
+        if error.exit_code == worst:
+            return error
+    return FactoryError

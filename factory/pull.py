@@ -4,12 +4,15 @@ A Pages deployment replaces the whole site, so the job that publishes must start
 everything already published: every wheel (sha256-checked against its page), its
 ``.metadata``, its build record, and the build logs and records the logs listing names.
 Files the state already has with the right hash are not fetched again. Wheels land
-last, as a build adds them; the catalog gets a line per new wheel.
+last, as a build adds them; the catalog gets a line per new wheel. The yanks made by
+command (``factory yank``), published in the wheelhouse's ``yanks.json``, are carried
+over too, so the index made from the state serves them yanked still.
 """
 
 from __future__ import annotations
 
 import hashlib
+import posixpath
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +22,7 @@ from ._fs import write_atomically
 from .catalog import CatalogEntry, append_to_catalog, read_catalog
 from .errors import SourceError
 from .index import layout
+from .index.yanks import YANKS_FILE, add_yanks, parse_yanks
 from .records import RECORD_SUFFIX, BuildRecord
 from .state import BUILDS_LISTING, IndexReader, open_index, parse_listing, project_files, resolve
 from .wheelmeta import METADATA_SUFFIX
@@ -29,6 +33,7 @@ class PullReport:
     fetched: tuple[str, ...]  # wheels new in the state
     present: int  # wheels it already had
     build_files: int
+    yanks: tuple[str, ...] = ()  # yanks by command carried into the state
 
 
 def pull(location: str, state: Path) -> PullReport:
@@ -36,14 +41,16 @@ def pull(location: str, state: Path) -> PullReport:
     wheelhouse.mkdir(parents=True, exist_ok=True)
     catalog = read_catalog(wheelhouse)
     fetched, present = [], 0
+    wheel_folders: set[str] = set()
     with open_index(location) as reader:
         for project, page_path, file in project_files(reader):
             name = str(file["filename"])
             sha256 = str(file.get("hashes", {}).get("sha256", ""))
+            path = resolve(page_path, str(file["url"]))
+            wheel_folders.add(posixpath.dirname(path))
             if name in catalog and (wheelhouse / name).is_file():
                 present += 1
                 continue
-            path = resolve(page_path, str(file["url"]))
             wheel = _fetch(reader, path, reader.where)
             if hashlib.sha256(wheel).hexdigest() != sha256:
                 raise SourceError(
@@ -78,7 +85,24 @@ def pull(location: str, state: Path) -> PullReport:
                         write_atomically(builds / item, body)
                         copied += 1
             write_atomically(builds / BUILDS_LISTING, listing)
-    return PullReport(tuple(fetched), present, copied)
+        yanks = _carry_yanks(reader, sorted(wheel_folders), wheelhouse)
+    return PullReport(tuple(fetched), present, copied, yanks)
+
+
+def _carry_yanks(reader: IndexReader, folders: list[str], wheelhouse: Path) -> tuple[str, ...]:
+    """The published wheelhouse's yanks by command (its ``yanks.json``, published with it).
+
+    Not the pages' ``yanked`` entries: those mix in the recipes' yanks, which the next
+    `factory index` takes from the recipes again, and which a recipe must be able to
+    take back (copied into the state, they would stay yanked for ever).
+    """
+    published: dict[str, str] = {}
+    for folder in folders:
+        path = posixpath.join(folder, YANKS_FILE)
+        body = reader.read(path)
+        if body is not None:
+            published.update(parse_yanks(body.decode("utf-8", "replace"), reader.where + path))
+    return tuple(add_yanks(wheelhouse, published)) if published else ()
 
 
 def _fetch(reader: IndexReader, path: str, where: str) -> bytes:

@@ -115,12 +115,19 @@ INFORMATIONAL_TOOLCHAIN = ("compiler",)
 
 
 def fingerprint(inputs: FingerprintInputs) -> str:
-    data = dataclasses.asdict(inputs)
-    data["toolchain"] = {
-        k: v for k, v in data["toolchain"].items() if k not in INFORMATIONAL_TOOLCHAIN
+    # The same mapping dataclasses.asdict() gives, without its deep copy of every value
+    # (a third of `factory stale`'s time): json.dumps reads it and changes nothing.
+    data: dict[str, Any] = {
+        "recipe": inputs.recipe,
+        "patches": inputs.patches,
+        "source": inputs.source,
+        "target": dataclasses.asdict(inputs.target),
+        "toolchain": {
+            k: v for k, v in inputs.toolchain.items() if k not in INFORMATIONAL_TOOLCHAIN
+        },
     }
-    if not data["dependencies"]:
-        del data["dependencies"]
+    if inputs.dependencies:
+        data["dependencies"] = inputs.dependencies
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 

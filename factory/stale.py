@@ -20,7 +20,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
@@ -36,10 +36,15 @@ from .records import (
 from .source import source_id
 from .state import PublishedState
 from .targets import DEFAULT_ARCH, DEFAULT_PYTHON
-from .upstream import Upstream
+
+if TYPE_CHECKING:
+    # Only `stale --upstream` needs the web client (requests: a fifth of a no-network run).
+    from .upstream import Upstream
 
 Status = Literal["current", "stale", "needs-bump", "failed", "blocked", "retired", "skipped"]
 TOOL_CONSTRAINTS = Path(__file__).resolve().parent / "constraints" / "tools.txt"
+# A fork's commit of a release cannot be guessed: `factory bump` takes it.
+FORK_COMMIT = " --commit <the fork's commit>"
 _PIN = re.compile(r"^([A-Za-z0-9._-]+)==([^\s;#]+)")
 
 
@@ -165,14 +170,14 @@ def _verdict(
                 "current",
                 f"built from these inputs: {record.wheel.filename}",
                 wheel=record.wheel.filename,
-                notes=_toolchain_notes(record.inputs, tools),
+                notes=_toolchain_notes(record.inputs, tools, loaded.name),
             )
     if release:
         return verdict(
             "needs-bump",
             *_changes(release[0].inputs, inputs),
             f"{recipe.version} build {recipe.build_number} is published from other inputs: "
-            f"raise build_number in {loaded.path.name}",
+            f"raise build_number (`factory bump --rebuild {loaded.name}`)",
         )
     unavailable = [
         f"build dependency {dep} is {earlier[dep].status}"
@@ -249,7 +254,9 @@ def _patch_changes(old: Mapping[str, str], new: Mapping[str, str]) -> str:
     return "patches " + "; ".join(parts)
 
 
-def _toolchain_notes(old: FingerprintInputs, tools: Mapping[str, str]) -> tuple[str, ...]:
+def _toolchain_notes(
+    old: FingerprintInputs, tools: Mapping[str, str], name: str
+) -> tuple[str, ...]:
     drift = [
         f"{tool} {old.toolchain[tool]} -> {version}"
         for tool, version in sorted(tools.items())
@@ -258,21 +265,22 @@ def _toolchain_notes(old: FingerprintInputs, tools: Mapping[str, str]) -> tuple[
     if not drift:
         return ()
     return (f"built with an older toolchain ({', '.join(drift)}); "
-            "raising build_number rebuilds it",)  # fmt: skip
+            f"`factory bump --rebuild {name}` rebuilds it",)  # fmt: skip
 
 
 def _with_upstream(verdict: Verdict, loaded: LoadedRecipe, facts: Upstream) -> Verdict:
     notes = list(verdict.notes)
+    git = loaded.recipe.source.kind == "git"
     if facts.latest is not None and Version(facts.latest) > Version(loaded.recipe.version):
         notes.append(
             f"upstream released {facts.latest} (recipe: {loaded.recipe.version}): "
-            "update the recipe's version and sha256"
+            f"`factory bump {loaded.name}{FORK_COMMIT if git else ''}` moves the recipe to it"
         )
     evidence: tuple[str, ...] = ()
     if facts.riscv64_since is not None and verdict.status != "retired":
         evidence = facts.riscv64_wheels
         notes.append(
             f"upstream ships riscv64 wheels since {facts.riscv64_since}: retire it "
-            "(add `retired:` to its recipe)"
+            f"(`factory retire {loaded.name} --since {facts.riscv64_since}`)"
         )
     return replace(verdict, notes=tuple(notes), retire_evidence=evidence)

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
 from .errors import ConfigError
 from .index import layout
 from .records import RECORD_SUFFIX, BuildRecord, read_record, wheelhouse_records
@@ -57,9 +59,14 @@ def local_state(wheelhouse: Path, logs: Path) -> PublishedState:
     )
 
 
-def read_state(location: str) -> PublishedState:
+def read_state(location: str, python: str | None = None) -> PublishedState:
     """The state at ``location``: a published index's URL or directory, or a directory
-    holding ``wheelhouse/`` and ``builds/`` (what ``factory merge`` writes)."""
+    holding ``wheelhouse/`` and ``builds/`` (what ``factory merge`` writes).
+
+    With ``python`` ("3.13"), the records of wheels that only another CPython can have
+    built (``cp312-cp312``) are not read: over HTTP each is a request, and they cannot
+    count for that target.
+    """
     root = Path(location)
     if "://" not in location and not (root / layout.SIMPLE_ROOT_JSON).is_file():
         if (root / "wheelhouse").is_dir():
@@ -71,7 +78,7 @@ def read_state(location: str) -> PublishedState:
             "writes), or a directory made by `factory merge`",
         )
     with open_index(location) as reader:
-        return _read_index(reader)
+        return _read_index(reader, python)
 
 
 class IndexReader(Protocol):
@@ -159,9 +166,11 @@ class _UrlReader:
             return list(pool.map(self.read, paths))
 
 
-def _read_index(reader: IndexReader) -> PublishedState:
+def _read_index(reader: IndexReader, python: str | None) -> PublishedState:
     record_paths = [
-        resolve(page, str(file["url"])) + RECORD_SUFFIX for _, page, file in project_files(reader)
+        resolve(page, str(file["url"])) + RECORD_SUFFIX
+        for _, page, file in project_files(reader)
+        if python is None or _may_be_built_by(str(file.get("filename", "")), python)
     ]
     records = []
     for path, body in zip(record_paths, reader.read_many(record_paths), strict=True):
@@ -183,6 +192,21 @@ def _read_index(reader: IndexReader) -> PublishedState:
         ]
         known = True
     return PublishedState(reader.where, tuple(records), tuple(failures), known)
+
+
+def _may_be_built_by(filename: str, python: str) -> bool:
+    """Whether a build by CPython ``python`` can have made this wheel: a pure (py3), abi3
+    or unknown tag could come from any; ``cp312-cp312`` only from 3.12."""
+    try:
+        tags = parse_wheel_filename(filename)[3]
+    except InvalidWheelFilename:
+        return True
+    wanted = "cp" + python.replace(".", "")
+    return any(
+        tag.interpreter == wanted
+        or not (tag.interpreter.startswith("cp") and tag.abi.startswith(tag.interpreter))
+        for tag in tags
+    )
 
 
 def resolve(page_path: str, url: str) -> str:

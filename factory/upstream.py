@@ -80,21 +80,34 @@ def final_releases(data: Mapping[str, Any]) -> dict[Version, list[dict[str, Any]
     return found
 
 
+def newest_final(data: Mapping[str, Any]) -> str | None:
+    """The newest final release that is not entirely yanked."""
+    newest = max(final_releases(data), default=None)
+    return None if newest is None else str(newest)
+
+
 def describe(data: Mapping[str, Any], project: str, since: str) -> Upstream:
     """The facts about ``project`` from its JSON answer, for a recipe at version ``since``."""
     releases = final_releases(data)
-    latest = max(releases, default=None)
+    latest = newest_final(data)
     floor = Version(since)
     for version in sorted(v for v in releases if v >= floor):
-        wheels = tuple(sorted(_riscv64_wheels(f["filename"] for f in releases[version])))
+        wheels = _riscv64_wheels(releases[version])
         if wheels:
-            return Upstream(project, str(latest), str(version), wheels)
-    return Upstream(project, str(latest) if latest is not None else None, None, ())
+            return Upstream(project, latest, str(version), wheels)
+    return Upstream(project, latest, None, ())
 
 
-def _riscv64_wheels(filenames: Iterable[Any]) -> list[str]:
+def riscv64_wheels(data: Mapping[str, Any], version: str) -> tuple[str, ...] | None:
+    """The riscv64 wheels of final release ``version`` (not yanked); None: no such release."""
+    files = final_releases(data).get(Version(version))
+    return None if files is None else _riscv64_wheels(files)
+
+
+def _riscv64_wheels(files: Iterable[Mapping[str, Any]]) -> tuple[str, ...]:
     wheels = []
-    for name in filenames:
+    for file in files:
+        name = file.get("filename")
         if not isinstance(name, str) or not name.endswith(".whl"):
             continue
         try:
@@ -103,13 +116,13 @@ def _riscv64_wheels(filenames: Iterable[Any]) -> list[str]:
             continue
         if any(tag.platform.endswith("_riscv64") for tag in tags):
             wheels.append(name)
-    return wheels
+    return tuple(sorted(wheels))
 
 
 def sdist(data: Mapping[str, Any], version: str) -> Sdist | None:
-    """The sdist of ``version`` (not yanked) with its sha256, if upstream has one."""
-    for file in data["releases"].get(version) or []:
-        if file.get("yanked") or file.get("packagetype") not in (None, "sdist"):
+    """The sdist of final release ``version`` (not yanked) with its sha256, if it has one."""
+    for file in final_releases(data).get(Version(version), []):
+        if file.get("packagetype") not in (None, "sdist"):
             continue
         try:
             _, file_version = parse_sdist_filename(str(file.get("filename")))

@@ -7,6 +7,7 @@ import functools
 import hashlib
 import http.server
 import io
+import json
 import os
 import subprocess
 import sys
@@ -14,7 +15,7 @@ import tarfile
 import textwrap
 import threading
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -214,3 +215,102 @@ def make_tar(path: Path, members: dict[str, bytes], links: dict[str, str] | None
             info.linkname = target
             archive.addfile(info)
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@dataclass(frozen=True)
+class PypiFile:
+    """A release file on the local PyPI: its bytes and what the pages say about it."""
+
+    filename: str
+    data: bytes
+    yanked: bool = False
+    listed_sha256: str | None = None  # what the pages claim; None: the real hash
+
+    @property
+    def sha256(self) -> str:
+        return self.listed_sha256 or hashlib.sha256(self.data).hexdigest()
+
+
+@dataclass
+class LocalPypi:
+    """A PyPI-shaped server on 127.0.0.1: the JSON API (``/pypi/<name>/json``), PEP 691
+    simple pages (``/simple/<name>/``) and the files (``/files/<filename>``)."""
+
+    url: str = ""
+    projects: dict[str, dict[str, list[PypiFile]]] = field(default_factory=dict)
+
+    def add(self, project: str, version: str, *files: PypiFile) -> None:
+        self.projects.setdefault(project, {})[version] = list(files)
+
+    def answer(self, path: str) -> tuple[int, str, bytes]:
+        parts = path.strip("/").split("/")
+        if len(parts) == 3 and parts[0] == "pypi" and parts[2] == "json":
+            releases = self.projects.get(parts[1])
+            if releases is None:
+                return 404, "text/plain", b"not found"
+            data = {"releases": {v: [self._entry(f) for f in fs] for v, fs in releases.items()}}
+            return 200, "application/json", json.dumps(data).encode()
+        if len(parts) == 2 and parts[0] == "simple" and parts[1] in self.projects:
+            listed = [
+                {"filename": f.filename, "url": f"/files/{f.filename}",
+                 "hashes": {"sha256": f.sha256}, "yanked": f.yanked}
+                for fs in self.projects[parts[1]].values() for f in fs
+            ]  # fmt: skip
+            body = json.dumps({"meta": {"api-version": "1.1"}, "name": parts[1], "files": listed})
+            return 200, "application/vnd.pypi.simple.v1+json", body.encode()
+        if len(parts) == 2 and parts[0] == "files":
+            for project in self.projects.values():
+                for files in project.values():
+                    for file in files:
+                        if file.filename == parts[1]:
+                            return 200, "application/octet-stream", file.data
+        return 404, "text/plain", b"not found"
+
+    def _entry(self, file: PypiFile) -> dict[str, object]:
+        return {
+            "filename": file.filename,
+            "packagetype": "sdist" if file.filename.endswith(".tar.gz") else "bdist_wheel",
+            "digests": {"sha256": file.sha256},
+            "url": f"{self.url}/files/{file.filename}",
+            "yanked": file.yanked,
+        }
+
+
+@contextlib.contextmanager
+def local_pypi() -> Iterator[LocalPypi]:
+    """A LocalPypi serving on a free port for the duration of the block."""
+    pypi = LocalPypi()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            status, content_type, body = pypi.answer(self.path)
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    pypi.url = f"http://127.0.0.1:{server.server_address[1]}"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield pypi
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def sdist_bytes(name: str, version: str, members: Mapping[str, str]) -> bytes:
+    """A real .tar.gz sdist: ``members`` (paths inside the project) under NAME-VERSION/."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for path, text in members.items():
+            data = text.encode()
+            info = tarfile.TarInfo(f"{name}-{version}/{path}")
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()

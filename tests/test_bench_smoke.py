@@ -66,3 +66,14 @@ def test_accel_benchmark_smoke_round() -> None:
     for label in ("fully emulated", "host-native cross compilers", "native x86_64 build"):
         assert any(label in line for line in lines), out
     assert "emulated / accelerated: " in out and "accelerated / native: " in out
+
+
+def test_stale_bench_prints_the_goal_beside_the_load_time() -> None:
+    out = run("stale_bench.py", "--smoke")
+    lines = out.splitlines()
+    assert lines[0].startswith("10 recipes, 100 published wheels, 1 round(s), medians"), out
+    # The planted kinds come out as the verdicts they stand for.
+    assert lines[1] == "  planted: 1 changed, 6 current, 1 failed, 1 never, 1 new-version", out
+    assert lines[2] == "  verdicts: 6 current, 1 failed, 1 needs-bump, 2 stale", out
+    assert lines[3].startswith("  factory stale --state DIR ") and "(goal < 1 s: " in lines[3]
+    assert lines[4].startswith("  load + validate (list) ") and "stale / load: " in lines[5]

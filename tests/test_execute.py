@@ -130,6 +130,21 @@ def test_several_failures_end_in_one_error_naming_each(
     assert [r.action for r in report.results] == ["failed", "failed", "built"]
 
 
+def test_several_failures_of_one_kind_keep_its_exit_code(
+    project: Project, workspace: Workspace, steps: FakeSteps
+) -> None:
+    for name in ("one", "two"):
+        project.recipe(name)
+    steps.failing["one"] = SourceError("sha256 mismatch")
+    steps.failing["two"] = SourceError("patch 0001-fix.patch does not apply")
+    tracker, _ = progress()
+
+    error = execute_all(project.plan("one", "two"), FakeHost(), workspace, tracker).error()
+
+    assert isinstance(error, SourceError) and error.exit_code == 3
+    assert error.message == "2 of 2 builds failed: one, two"
+
+
 def test_nothing_failed_is_no_error(
     project: Project, workspace: Workspace, steps: FakeSteps
 ) -> None:

@@ -96,3 +96,14 @@ def test_runner_labels_from_the_variables() -> None:
     assert runner_labels("large", {"FACTORY_RUNNER": '["a", "b"]'}) == ["a", "b"]
     with pytest.raises(ConfigError, match="is neither a runner label nor a JSON list"):
         runner_labels("normal", {"FACTORY_RUNNER": "[not json"})
+
+
+def test_the_plan_leaves_retired_recipes_out(tmp_path: Path) -> None:
+    project = Project(tmp_path)
+    project.recipe("gone", extra="retired:\n  since: '2.0'\n")
+    project.recipe("kept")
+    recipes = project.load()
+    report = find_stale(recipes, local_state(project.wheelhouse, tmp_path / "builds"))
+    planned = plan_matrix(report, recipes).to_json()
+    assert [[e["package"] for e in layer["include"]] for layer in planned["layers"]] == [["kept"]]
+    assert planned["not_buildable"] == [] and planned["deferred"] == []

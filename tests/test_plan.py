@@ -174,7 +174,7 @@ def test_changed_recipe_with_same_build_number_is_refused(project: Project) -> N
         "demo 1.0 build 3 was already built from different inputs (changed: recipe)"
     )
     assert error.hint == (
-        f"raise build_number in {path} to 4, "
+        f"raise build_number in {path} to 4 (`factory bump --rebuild demo`), "
         "or pass --force to rebuild and keep the published wheel"
     )
 
@@ -317,3 +317,16 @@ def test_plan_does_not_touch_the_wheelhouse(project: Project) -> None:
     project.recipe("demo")
     project.plan("demo")
     assert list(project.wheelhouse.iterdir()) == []
+
+
+def test_a_retired_recipe_is_never_built_not_even_forced(project: Project) -> None:
+    project.recipe("gone", extra="retired:\n  since: '2.0'\n")
+    expected = [
+        (
+            "gone",
+            "skip",
+            "retired: upstream ships riscv64 wheels since 2.0 (install it from PyPI)",
+        )
+    ]
+    assert summary(project.plan("gone")) == expected
+    assert summary(project.plan("gone", force=True)) == expected

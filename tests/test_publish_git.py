@@ -128,7 +128,7 @@ def test_a_published_name_with_other_bytes_is_refused_and_the_remote_is_unchange
         f"ERROR: {ALPHA} is already published with other bytes; nothing was published and "
         "the remote is unchanged",
         "  hint: a published file name never gets new bytes: raise the recipe's build_number "
-        "(it becomes the wheel's build tag) and build again",
+        "(`factory bump --rebuild PROJECT`: it becomes the wheel's build tag) and build again",
     ]
     assert "Traceback" not in result.stderr
     assert commits(remote) == head and branch_files(remote) == before

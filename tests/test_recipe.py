@@ -1008,3 +1008,40 @@ def test_default_isa_baseline_leaves_fingerprints_as_they_were(tmp_path: Path) -
 
     # Recipes written before the field existed keep their fingerprint (no rebuild).
     assert digest("") == digest("repair:\n  isa: rv64gc\n") != digest("repair:\n  isa: rv64gcv\n")
+
+
+def test_libyaml_and_the_pure_python_loader_read_a_recipe_alike(
+    dirs: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import factory.recipe
+
+    if factory.recipe._LIBYAML_LOADER is None:
+        pytest.skip("PyYAML without libyaml: only the pure-Python loader exists")
+    recipes, patches = dirs
+    write_patch(patches, "demo", "0001-fix.patch")
+    write(
+        recipes,
+        "demo",
+        f"""\
+        # a comment
+        name: demo
+        version: "1.0"
+        source:
+          pypi: {{sha256: {SHA}}}
+        patches: [0001-fix.patch]
+        build:
+          env: {{A: "1", B: '2'}}
+          requires: []
+        test:
+          commands:
+          - |
+            python -c "import demo"
+        """,
+    )
+    fast = load_recipes(recipes, patches)
+    monkeypatch.setattr(factory.recipe, "_LIBYAML_LOADER", None)
+    pure = load_recipes(recipes, patches)
+    assert fast == pure
+    [demo] = fast.values()
+    assert demo.lines == next(iter(pure.values())).lines
+    assert demo.lines[("build", "env", "B")] == 8

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -99,6 +100,25 @@ def test_fingerprint_is_stable(tmp_path: Path) -> None:
     assert digest(load(root)) == first
     # Toolchain order does not matter.
     assert digest(loaded, toolchain=dict(reversed(list(TOOLCHAIN.items())))) == first
+
+
+def test_fingerprint_of_published_inputs_never_changes() -> None:
+    # Every published wheel's record holds a fingerprint made this way: a different hash
+    # for the same inputs would make every wheel look rebuilt from other inputs.
+    inputs = FingerprintInputs(
+        recipe={"name": "demo", "version": "1.0", "build_number": 0, "patches": ["a.patch"]},
+        patches={"a.patch": "ab" * 32},
+        source="sha256:" + "cd" * 32,
+        target=Target("riscv64", "3.13", "auto"),
+        toolchain={"pip": "26.3", "compiler": "emulated"},
+        dependencies={"numpy": "2.3.1 build 0"},
+    )
+    assert fingerprint(inputs) == (
+        "ae1469bdf5b9b4de68c77790848092b874562b7291423d7c45de1a5163b280c6"
+    )
+    assert fingerprint(dataclasses.replace(inputs, dependencies={})) == (
+        "0802e8808c2ca43c43cbe41bb3d12ee5473d4616ed9cbe7b2d8e2e11fddffed1"
+    )
 
 
 def test_fingerprint_does_not_depend_on_where_the_project_lives(tmp_path: Path) -> None:

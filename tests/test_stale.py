@@ -91,7 +91,8 @@ def test_a_toolchain_change_only_is_a_note_and_nothing_is_stale(project: Project
     report = stale(project, tools={"pip": "26.3"})
     assert [v.status for v in report.verdicts] == ["current", "current"]
     assert report.verdicts[0].notes == (
-        "built with an older toolchain (pip 23.2.1 -> 26.3); raising build_number rebuilds it",
+        "built with an older toolchain (pip 23.2.1 -> 26.3); "
+        "`factory bump --rebuild demo` rebuilds it",
     )
 
 
@@ -105,7 +106,8 @@ def test_a_recipe_change_without_a_new_build_number_needs_a_bump(project: Projec
             "needs-bump",
             (
                 "recipe changed",
-                "1.0 build 0 is published from other inputs: raise build_number in demo.yaml",
+                "1.0 build 0 is published from other inputs: raise build_number "
+                "(`factory bump --rebuild demo`)",
             ),
         ),
         "other": (
@@ -278,3 +280,50 @@ def test_a_published_index_directory_gives_the_same_verdicts(
 def test_a_directory_that_is_no_state_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="is neither a published index"):
         read_state(str(tmp_path))
+
+
+def test_records_only_another_python_can_have_made_are_not_read(tmp_path: Path) -> None:
+    from .index_helpers import add_wheel
+
+    wheelhouse = tmp_path / "wheelhouse"
+    tags = ("cp312-cp312-linux_riscv64", "cp313-cp313-linux_riscv64", "cp39-abi3-linux_riscv64",
+            "py3-none-any", "cp313-cp313t-linux_riscv64")  # fmt: skip
+    for number, tag in enumerate(tags):
+        add_wheel(wheelhouse, tmp_path / f"s{number}", "demo", f"1.{number}", tag=tag)
+    out = tmp_path / "index"
+    generate_index(IndexOptions(wheelhouse, out))
+
+    def read(python: str | None) -> list[str]:
+        return sorted(r.version for r in read_state(str(out), python).records)
+
+    assert read(None) == ["1.0", "1.1", "1.2", "1.3", "1.4"]
+    assert read("3.13") == ["1.1", "1.2", "1.3", "1.4"]
+    assert read("3.12") == ["1.0", "1.2", "1.3"]
+
+
+def test_upstream_notes_name_the_command_that_acts_on_them(project: Project) -> None:
+    from factory.upstream import Upstream
+
+    project.recipe("demo")
+    fork = project.recipes / "forked.yaml"
+    fork.write_text(
+        'name: forked\nversion: "1.0"\nupstream: forked\nsource:\n  git:\n'
+        f"    url: ../fork\n    commit: {'a' * 40}\n"
+    )
+    wheels = ("forked-1.1-cp313-cp313-manylinux_2_39_riscv64.whl",)
+    upstream = {
+        "demo": Upstream("demo", "1.1", None, ()),
+        "forked": Upstream("forked", "1.2", "1.1", wheels),
+    }
+    state = local_state(project.wheelhouse, logs(project))
+    report = find_stale(project.load(), state, tools=TOOLS, upstream=upstream)
+    notes: dict[str, tuple[str, ...]] = {v.project: v.notes for v in report.verdicts}
+    assert notes["demo"] == (
+        "upstream released 1.1 (recipe: 1.0): `factory bump demo` moves the recipe to it",
+    )
+    assert notes["forked"] == (
+        "upstream released 1.2 (recipe: 1.0): `factory bump forked --commit <the fork's "
+        "commit>` moves the recipe to it",
+        "upstream ships riscv64 wheels since 1.1: retire it (`factory retire forked --since 1.1`)",
+    )
+    assert [v.retire_evidence for v in report.verdicts if v.project == "forked"] == [wheels]

@@ -217,10 +217,12 @@ def test_stale_upstream_lists_new_releases_and_retirement_candidates(
     verdicts = {v["project"]: v for v in json.loads(result.stdout)["verdicts"]}
     assert verdicts["demo"]["status"] == "stale"
     assert verdicts["demo"]["notes"] == [
-        "upstream released 1.1 (recipe: 1.0): update the recipe's version and sha256"
+        "upstream released 1.1 (recipe: 1.0): `factory bump demo` moves the recipe to it"
     ]
     assert verdicts["shipper"]["retire_evidence"] == [
         "shipper-1.1-cp313-cp313-manylinux_2_39_riscv64.whl",
         "shipper-1.1-cp313-cp313-musllinux_1_2_riscv64.whl",
     ]
-    assert "upstream ships riscv64 wheels since 1.1: retire it" in verdicts["shipper"]["notes"][1]
+    assert verdicts["shipper"]["notes"][1] == (
+        "upstream ships riscv64 wheels since 1.1: retire it (`factory retire shipper --since 1.1`)"
+    )

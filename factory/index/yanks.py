@@ -60,19 +60,38 @@ def load_yanks(wheelhouse: Path) -> dict[str, str]:
     """Yank target -> reason ("" when none was given)."""
     path = wheelhouse / YANKS_FILE
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return {}
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{path}: unreadable ({exc})", hint="fix or remove the file") from None
+    return parse_yanks(text, str(path))
+
+
+def parse_yanks(text: str, where: str) -> dict[str, str]:
+    """A yanks file's content (``where`` names it in errors)."""
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: unreadable ({exc})", hint="fix or remove the file") from None
     yanked = data.get("yanked") if isinstance(data, dict) else None
     if not isinstance(yanked, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in yanked.items()
     ):
         raise ConfigError(
-            f'{path}: expected {{"yanked": {{target: reason}}}}', hint="fix or remove the file"
+            f'{where}: expected {{"yanked": {{target: reason}}}}', hint="fix or remove the file"
         )
     return {yank_key(k): v for k, v in yanked.items()}
+
+
+def add_yanks(wheelhouse: Path, yanks: dict[str, str]) -> list[str]:
+    """Record yanks the wheelhouse does not have yet (its own stay as they are); return
+    the keys added."""
+    present = load_yanks(wheelhouse)
+    added = sorted(key for key in yanks if key not in present)
+    if added:
+        save_yanks(wheelhouse, {**present, **{key: yanks[key] for key in added}})
+    return added
 
 
 def save_yanks(wheelhouse: Path, yanks: dict[str, str]) -> None:

@@ -107,7 +107,8 @@ def plan_merge(local: Sequence[LocalWheel], published: Path, threshold: int) -> 
             f"{conflicts[0]}{more} is already published with other bytes; nothing was "
             "published and the remote is unchanged",
             hint="a published file name never gets new bytes: raise the recipe's "
-            "build_number (it becomes the wheel's build tag) and build again",
+            "build_number (`factory bump --rebuild PROJECT`: it becomes the wheel's build tag) "
+            "and build again",
             details=tuple(f"published with other bytes: {name}" for name in conflicts),
         )
     return MergePlan(tuple(files), tuple(assets), tuple(already), tuple(removed))

@@ -349,7 +349,7 @@ def _check_changes(changes: list[Change], removing: set[str]) -> None:
             raise PublishedFileChanged(
                 f"{change.path} would change on the published branch; nothing was published",
                 hint="a published file name never gets new bytes: raise the recipe's "
-                "build_number and build again",
+                "build_number (`factory bump --rebuild PROJECT`) and build again",
             )
         if change.status == "D" and change.path not in allowed and not _page(change.path):
             raise PublishFailed(

@@ -189,7 +189,7 @@ class ReleaseClient:
                     f"{name} is already a release asset of {self.repo} {release.tag} with "
                     "other bytes; nothing was published",
                     hint="a published file name never gets new bytes: raise the recipe's "
-                    "build_number and build again",
+                    "build_number (`factory bump --rebuild PROJECT`) and build again",
                 )
             if existing is not None:  # left by an upload that was cut off
                 self.say(f"removing the incomplete upload of {name} ({existing.size} bytes)")
