@@ -576,12 +576,21 @@ def merge(
     type=click.Path(path_type=Path, file_okay=False),
     help="The state directory (wheelhouse/ and builds/) to fill.",
 )
-def pull(location: str, state_dir: Path) -> None:
+@click.option(
+    "--project",
+    "projects",
+    multiple=True,
+    help="Only this project's wheels (repeatable): e.g. a build job's dependencies.",
+)
+def pull(location: str, state_dir: Path, projects: tuple[str, ...]) -> None:
     """Copy a published index's wheels, metadata, records and build logs into a state
     directory (what `factory merge` adds to and `factory index` publishes)."""
+    from packaging.utils import canonicalize_name
+
     from .pull import pull as pull_state
 
-    report = pull_state(location, state_dir.absolute())
+    only = {canonicalize_name(name) for name in projects} if projects else None
+    report = pull_state(location, state_dir.absolute(), only)
     click.echo(
         f"{state_dir}/: {len(report.fetched)} wheel{'s' if len(report.fetched) != 1 else ''} "
         f"fetched, {report.present} already there, {report.build_files} build files"

@@ -19,7 +19,7 @@ from typing import Any
 from packaging.utils import NormalizedName
 
 from .errors import ConfigError
-from .recipe import LoadedRecipe
+from .recipe import LoadedRecipe, dependency_order
 from .stale import StaleReport
 
 MAX_LAYERS = 4  # build jobs in .github/workflows/build.yml
@@ -97,7 +97,7 @@ def plan_matrix(
             continue
         while len(layers) <= layer:
             layers.append([])
-        layers[layer].append(_entry(recipes[verdict.project], verdict.reasons, environ))
+        layers[layer].append(_entry(recipes[verdict.project], recipes, verdict.reasons, environ))
     not_buildable = tuple(
         {"package": v.project, "status": v.status, "reasons": list(v.reasons)}
         for v in report.verdicts
@@ -107,7 +107,10 @@ def plan_matrix(
 
 
 def _entry(
-    loaded: LoadedRecipe, reasons: tuple[str, ...], environ: Mapping[str, str]
+    loaded: LoadedRecipe,
+    recipes: Mapping[NormalizedName, LoadedRecipe],
+    reasons: tuple[str, ...],
+    environ: Mapping[str, str],
 ) -> dict[str, Any]:
     settings = loaded.recipe.build
     labels = runner_labels(settings.size, environ)
@@ -123,4 +126,7 @@ def _entry(
         "emulated": "riscv64" not in labels,
         "timeout-minutes": minutes,
         "reason": "; ".join(reasons),
+        # Its build dependencies, all the way down: a build job first pulls the ones
+        # already published, so that it builds with those wheels instead of again.
+        "requires": " ".join(loaded.name for loaded in dependency_order([loaded], recipes)[:-1]),
     }

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import posixpath
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,14 +37,16 @@ class PullReport:
     yanks: tuple[str, ...] = ()  # yanks by command carried into the state
 
 
-def pull(location: str, state: Path) -> PullReport:
+def pull(location: str, state: Path, projects: Collection[str] | None = None) -> PullReport:
+    """The published files (of every project, or of ``projects``: normalized names) and
+    the build logs, yanks and records, into a state directory; sha256-checked."""
     wheelhouse, builds = state / "wheelhouse", state / "builds"
     wheelhouse.mkdir(parents=True, exist_ok=True)
     catalog = read_catalog(wheelhouse)
     fetched, present = [], 0
     wheel_folders: set[str] = set()
     with open_index(location) as reader:
-        for project, page_path, file in project_files(reader):
+        for project, page_path, file in project_files(reader, projects):
             name = str(file["filename"])
             sha256 = str(file.get("hashes", {}).get("sha256", ""))
             path = resolve(page_path, str(file["url"]))

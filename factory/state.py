@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import posixpath
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -108,10 +108,15 @@ def open_index(location: str) -> Iterator[IndexReader]:
     yield _DirectoryReader(Path(location))
 
 
-def project_files(reader: IndexReader) -> Iterator[tuple[str, str, dict[str, Any]]]:
-    """(project, its page's path, file entry) for every file of every PEP 691 page."""
+def project_files(
+    reader: IndexReader, only: Collection[str] | None = None
+) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(project, its page's path, file entry) for every file of every PEP 691 page, or
+    of the pages of the projects ``only`` names (normalized)."""
     root = _json(reader, layout.SIMPLE_ROOT_JSON, required=True)
     names = [str(p["name"]) for p in _list(root, "projects", reader.where)]
+    if only is not None:
+        names = [name for name in names if name in only]
     pages = reader.read_many(layout.simple_json(name) for name in names)
     for name, body in zip(names, pages, strict=True):
         page_path = layout.simple_json(name)

@@ -118,3 +118,53 @@ def test_the_workflow_sequence_keeps_old_files_and_then_plans_nothing(tmp_path: 
     assert "| base | 1.0 | success |" in summary.read_text()
     again = plan(project, site)
     assert again["empty"] is True and again["layers"] == []
+
+
+def test_a_build_job_uses_its_published_dependencies_instead_of_building_them(
+    tmp_path: Path,
+) -> None:
+    """app changes while base, its build dependency, is published and current: the plan
+    has app alone, and its job pulls base's published wheel (as the workflow's build
+    step does with the entry's "requires") instead of building base again, which would
+    give the published name other bytes."""
+    project = Project(tmp_path / "project", tmp_path / "cache")
+    forks = tmp_path / "forks"
+    commits = {name: pure_package(forks / name, name) for name in ("base", "app")}
+    project.recipe("base", recipe("base", forks / "base", commits["base"]))
+    project.recipe("app", recipe("app", forks / "app", commits["app"], "base"))
+    first = tmp_path / "first-run"
+    run(project, "build", "--native", "--wheelhouse", str(first / "wheelhouse"),
+        "--logs", str(first / "builds"), "app")  # fmt: skip
+    site = tmp_path / "site"
+    publish(project, first, site)
+    [published_base] = (site / "files").glob("base-*.whl")
+
+    (forks / "app" / "app" / "__init__.py").write_text('NAME = "app, again"\n')
+    git(forks / "app", "commit", "-q", "-am", "app changes")
+    changed = recipe("app", forks / "app", git(forks / "app", "rev-parse", "HEAD"), "base")
+    project.recipe("app", changed.replace('version: "1.0"', 'version: "1.0"\nbuild_number: 1'))
+    [layer] = plan(project, site)["layers"]
+    [entry] = layer["include"]
+    assert (entry["package"], entry["requires"]) == ("app", "base")
+
+    artifact = tmp_path / "artifacts" / "build-0-app"
+    projects = [arg for name in entry["requires"].split() for arg in ("--project", name)]
+    run(project, "pull", str(site), "--into", str(artifact), *projects)
+    assert sorted(p.name for p in (artifact / "wheelhouse").glob("*.whl")) == [published_base.name]
+    result = json.loads(
+        run(
+            project,
+            "build",
+            "--native",
+            "--json",
+            "--wheelhouse",
+            str(artifact / "wheelhouse"),
+            "--logs",
+            str(artifact / "builds"),
+            "app",
+        )
+    )
+    actions = {r["project"]: r["action"] for r in result}
+    assert actions == {"base": "up-to-date", "app": "built"}
+    pulled = artifact / "wheelhouse" / published_base.name
+    assert pulled.read_bytes() == published_base.read_bytes()
