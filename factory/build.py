@@ -101,7 +101,11 @@ def plan(
         inputs = fingerprint_inputs(loaded, source_id(loaded), target, host.toolchain(), built_with)
         digest = fingerprint(inputs)
         action: Action
-        if recipe.python and python not in recipe.python:
+        if recipe.retired is not None:
+            # Upstream ships riscv64 wheels: what was published stays, nothing is rebuilt.
+            action = "skip"
+            reason = f"retired: upstream ships riscv64 wheels since {recipe.retired.since}"
+        elif recipe.python and python not in recipe.python:
             action = "skip"
             reason = f"recipe targets python {', '.join(recipe.python)}; the builder has {python}"
         else:

@@ -308,6 +308,17 @@ def test_recipe_for_another_python_is_skipped(project: Project) -> None:
     ]
 
 
+def test_retired_recipe_is_never_built_and_its_wheel_stays(project: Project) -> None:
+    project.recipe("demo")
+    published = project.publish(*project.plan("demo"))
+    project.recipe("demo", extra='retired: {since: "1.0", evidence: [demo-1.0-cp313-x.whl]}\n')
+    for force in (False, True):
+        assert summary(project.plan("demo", force=force)) == [
+            ("demo", "skip", "retired: upstream ships riscv64 wheels since 1.0")
+        ]
+    assert (project.wheelhouse / published).read_bytes() == b"wheel"
+
+
 def test_recipe_for_this_python_is_built(project: Project) -> None:
     project.recipe("demo", extra='python: ["3.12", "3.13"]\n')
     assert summary(project.plan("demo")) == [("demo", "build", "not built yet")]
