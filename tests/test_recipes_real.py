@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from packaging.utils import parse_wheel_filename
+from packaging.utils import NormalizedName, parse_wheel_filename
 from packaging.version import Version
 
 from factory.recipe import load_recipes
@@ -44,7 +44,7 @@ def test_retired_recipes_name_riscv64_wheels_of_their_own_version() -> None:
 
 @pytest.mark.network
 @pytest.mark.parametrize("name", RETIRED)
-def test_pypi_still_has_the_evidence_of_each_retired_recipe(name: str) -> None:
+def test_pypi_still_has_the_evidence_of_each_retired_recipe(name: NormalizedName) -> None:
     recipe = RECIPES[name].recipe
     assert recipe.retired is not None
     with Client() as client:
