@@ -100,8 +100,10 @@ def add_wheel(
     requires_python: str | None = None,
     build_tag: str | None = None,
     tag: str = "py3-none-any",
+    isa: str = "",
 ) -> Path:
-    """Make a wheel and add it to the wheelhouse with its metadata and build record."""
+    """Make a wheel and add it to the wheelhouse with its metadata and build record
+    (``isa``: what the record says its compiled code needs)."""
     wheel = make_wheel(
         scratch,
         name,
@@ -112,7 +114,7 @@ def add_wheel(
         tag=tag,
     )
     metadata = read_wheel_metadata(wheel)
-    add_to_wheelhouse(
-        wheelhouse, wheel, metadata.content, record_for(wheel, project or name, version, started)
-    )
+    record = record_for(wheel, project or name, version, started)
+    record.isa = isa
+    add_to_wheelhouse(wheelhouse, wheel, metadata.content, record)
     return wheelhouse / wheel.name

@@ -48,6 +48,7 @@ class Build(NamedTuple):
     log: str | None = None
     error: str = ""
     compiler: str = ""  # "emulated", "host-native cross (...)", "" when not recorded
+    isa: str = ""  # the RISC-V ISA the wheel's code needs ("rv64gc"), "" when none recorded
 
 
 class WheelInput(NamedTuple):
@@ -77,6 +78,33 @@ class IndexedFile(NamedTuple):
     build: Build | None
 
 
+class PatchFacts(NamedTuple):
+    name: str  # the file in patches/<project>/
+    summary: str  # the first line of its header: why it exists
+    status: str  # its Upstream-Status (Pending, Submitted, ...)
+    detail: str  # the link or [reason] after the status
+
+
+class Retired(NamedTuple):
+    since: str  # the first upstream release with riscv64 wheels
+    reason: str
+    evidence: tuple[str, ...]  # upstream's riscv64 wheel file names
+    pypi: str  # the project on PyPI to install instead
+
+
+@dataclass(frozen=True)
+class RecipeFacts:
+    """How the recipe builds the project, for its page (the index's recipes input)."""
+
+    version: str
+    source: str  # "pypi", "git" or "archive"
+    location: str  # the PyPI project, the git URL (without credentials) or the archive URL
+    pin: str  # the sdist's or archive's sha256, or the git commit
+    submodules: bool = False
+    patches: tuple[PatchFacts, ...] = ()
+    retired: Retired | None = None
+
+
 @dataclass(frozen=True)
 class IndexedProject:
     name: NormalizedName
@@ -84,6 +112,7 @@ class IndexedProject:
     files: tuple[IndexedFile, ...]  # sorted by file name
     tracks: tuple[str, ...] = ()  # PEP 708: the same project on other indexes (PyPI)
     latest_failure: Build | None = None  # newest build, when it failed after the last success
+    recipe: RecipeFacts | None = None  # None: the index was given no recipe for it
 
     @functools.cached_property
     def versions(self) -> tuple[str, ...]:
@@ -101,7 +130,7 @@ class ProjectSummary:
     python_tags: tuple[str, ...]
     platform_tags: tuple[str, ...]
     files: int
-    status: str  # "ok", or "failed" when the newest build failed
+    status: str  # "ok"; "failed" when the newest build failed; "retired" (use PyPI's)
     last_build: str  # date of the newest build (YYYY-MM-DD), "" when unknown
     status_log: str | None = None  # the failed build's log, relative to index/
 
@@ -113,11 +142,13 @@ def assemble_project(
     yanks: Mapping[str, str] | None = None,
     tracks: Sequence[str] = (),
     builds: Iterable[Build] = (),
+    recipe: RecipeFacts | None = None,
 ) -> IndexedProject:
     """One project's indexed files, from its wheels; raise ConfigError on inconsistent input.
 
     ``yanks`` maps a file name or ``<name>==<version>`` to the reason. ``builds`` are the
-    project's other builds (failed ones too) for its status.
+    project's other builds (failed ones too) for its status; ``recipe`` what its page
+    says about how it is built.
     """
     yanks = yanks or {}
     included: list[tuple[WheelInput, _Version, _TagFacts]] = []
@@ -176,6 +207,7 @@ def assemble_project(
         files=files,
         tracks=tuple(tracks),
         latest_failure=_latest_failure(files, builds),
+        recipe=recipe,
     )
 
 
@@ -339,6 +371,9 @@ def summarize(project: IndexedProject) -> ProjectSummary:
     failure = project.latest_failure
     if failure is not None:
         times.append(upload_time(failure.started))
+    status = "failed" if failure is not None else "ok"
+    if project.recipe is not None and project.recipe.retired is not None:
+        status = "retired"  # what happens next: nothing is built, PyPI's wheels are used
     return ProjectSummary(
         name=project.name,
         display_name=project.display_name,
@@ -346,7 +381,7 @@ def summarize(project: IndexedProject) -> ProjectSummary:
         python_tags=tuple(sorted({t for f in latest_files for t in f.python_tags})),
         platform_tags=tuple(sorted({t for f in latest_files for t in f.platform_tags})),
         files=len(project.files),
-        status="failed" if failure is not None else "ok",
+        status=status,
         last_build=max(times)[:10] if times else "",
         status_log=failure.log if failure is not None else None,
     )
