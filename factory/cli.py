@@ -265,6 +265,7 @@ def list_recipes(as_json: bool, dirs: DirectoryOptions) -> None:
             "source": loaded.recipe.source.kind,
             "patches": len(loaded.patch_files),
             "wheels": sorted(built.get(loaded.recipe.name.lower(), [])),
+            "retired_since": loaded.recipe.retired.since if loaded.recipe.retired else None,
         }
         for loaded in recipes.values()
     ]
@@ -273,6 +274,8 @@ def list_recipes(as_json: bool, dirs: DirectoryOptions) -> None:
         return
     for row in rows:
         wheels = ", ".join(row["wheels"]) or "not built"
+        if row["retired_since"] is not None:
+            wheels += f" (retired: PyPI has riscv64 wheels since {row['retired_since']})"
         click.echo(
             f"{row['project']:<24} {row['version']:<12} build {row['build_number']}  "
             f"{row['source']:<7} {wheels}"
