@@ -499,6 +499,7 @@ def test_a_retired_project_points_to_pypi_and_keeps_serving_its_files() -> None:
     assert f"<li><code>{evidence[0]}</code></li>" in page
     assert "Evidence: 1 riscv64 wheel on PyPI" in page
     assert f">{old}</a>" in page  # what was published here stays
+    assert "How it is built" not in page  # nothing is
     data = json.loads(pages["simple/demo/index.json"])
     assert [f["filename"] for f in data["files"]] == [old]
     assert data["meta"]["tracks"] == ["https://pypi.org/simple/demo/"]  # PEP 708 unchanged

@@ -353,6 +353,7 @@ def _recipe_sections(recipe: RecipeFacts) -> str:
             f"<details><summary>Evidence: {wheels} riscv64 wheel{'s' if wheels != 1 else ''} "
             f"on PyPI</summary>\n<ul>\n{evidence}</ul>\n</details>\n"
         )
+        return "".join(parts)  # not built here any more: how it would be built is moot
     version = escape(recipe.version)
     parts.append(
         f"<h2>How it is built</h2>\n<p>{version} is built from {_source_text(recipe)}.</p>\n"
