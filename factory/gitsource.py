@@ -105,34 +105,43 @@ def check_out_submodules(
 
 
 def submodules(tree: Path, log: Path, budget: FetchBudget) -> list[Submodule]:
-    """The submodules the checked-out commit pins, as ``.gitmodules`` describes them."""
+    """The submodules ``.gitmodules`` names that the checked-out commit pins (an entry
+    without a gitlink is skipped, as git skips it)."""
     if not (tree / ".gitmodules").is_file():
         return []
     keys = r"^submodule\..*\.(path|url)$"
     with _git_errors(f"cannot read {tree / '.gitmodules'}", "see the log", budget):
         listed = ["config", "--file", ".gitmodules", "--null", "--get-regexp", keys]
         config = _git_output(["-C", str(tree), *listed], log, budget, nothing=1)
-        staged = _git_output(["-C", str(tree), "ls-files", "--stage", "-z"], log, budget)
-    paths: dict[str, str] = {}
-    urls: dict[str, str] = {}
-    for entry in filter(None, config.split("\0")):
-        key, _, value = entry.partition("\n")
-        name, _, field = key.removeprefix("submodule.").rpartition(".")
-        (paths if field == "path" else urls)[name] = value
-    names_by_path = {path: name for name, path in paths.items()}
-    found = []
+        paths: dict[str, str] = {}
+        urls: dict[str, str] = {}
+        for entry in filter(None, config.split("\0")):
+            key, _, value = entry.partition("\n")
+            name, _, field = key.removeprefix("submodule.").rpartition(".")
+            (paths if field == "path" else urls)[name] = value
+        if not paths:
+            return []
+        # Only the submodules' own entries: the index of a large tree has many thousands.
+        pathspecs = [f":(literal){path}" for path in sorted(paths.values())]
+        staged = _git_output(
+            ["-C", str(tree), "ls-files", "--stage", "-z", "--", *pathspecs], log, budget
+        )
+    pinned = {}
     for entry in filter(None, staged.split("\0")):
         info, _, path = entry.partition("\t")
         mode, commit, _ = info.split(" ", 2)
-        if mode != GITLINK_MODE:
+        if mode == GITLINK_MODE:
+            pinned[path] = commit
+    found = []
+    for name, path in sorted(paths.items(), key=lambda item: item[1]):
+        if path not in pinned:
             continue
-        named = names_by_path.get(path)
-        if named is None or named not in urls:
+        if name not in urls:
             raise SourceError(
-                f"the pinned commit has a submodule at {path} that .gitmodules gives no URL for",
+                f"the pinned commit's .gitmodules gives no URL for its submodule at {path}",
                 hint="pin a commit whose .gitmodules is complete, or drop `submodules: true`",
             )
-        found.append(Submodule(named, path, urls[named], commit))
+        found.append(Submodule(name, path, urls[name], pinned[path]))
     return found
 
 

@@ -127,6 +127,19 @@ def test_a_submodule_commit_that_is_gone_is_a_source_error_naming_it(tmp_path: P
     )
 
 
+def test_a_submodule_without_a_url_in_gitmodules_is_a_source_error(tmp_path: Path) -> None:
+    superproject, _ = nested_repositories(tmp_path / "repos")
+    git(superproject, "config", "--file", ".gitmodules", "--unset", "submodule.third_party/lib.url")
+    git(superproject, "commit", "-q", "-am", "a .gitmodules without the URL")
+    project = Project(tmp_path / "project", tmp_path / "cache")
+    loaded = git_recipe(project, str(superproject), git(superproject, "rev-parse", "HEAD"))
+    with pytest.raises(SourceError) as caught:
+        prepare(loaded, project, "s")
+    assert caught.value.message.endswith(
+        "the pinned commit's .gitmodules gives no URL for its submodule at third_party/lib"
+    )
+
+
 # --- sources this machine cannot reach ---------------------------------------------------
 
 
