@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 from ..records import RECORD_SUFFIX
 from . import layout
-from .model import IndexedFile, IndexedProject, ProjectSummary, RecipeFacts
+from .model import IndexedFile, IndexedProject, ProjectSummary, RecipeFacts, Retired
 from .platforms import isa_text, libc_requirement
 from .settings import IndexSettings
 
@@ -339,38 +339,43 @@ def _runs_on(file: IndexedFile) -> str:
 
 
 def _recipe_sections(recipe: RecipeFacts) -> str:
-    """Retirement, where the source comes from and the patches on it (from the recipe)."""
-    parts = []
-    if (retired := recipe.retired) is not None:
-        name = escape(retired.pypi)
-        wheels = len(retired.evidence)
-        evidence = "".join(f"<li><code>{escape(w)}</code></li>\n" for w in retired.evidence)
-        parts.append(
-            f'<p class="retired">Upstream ships riscv64 wheels since {escape(retired.since)}: '
-            f'install from PyPI (<code>pip install {name}</code>, <a href="{_pypi(retired.pypi)}">'
-            f"{name} on PyPI</a>). {escape(retired.reason)}. Nothing is built here any more; "
-            "the files below stay available.</p>\n"
-            f"<details><summary>Evidence: {wheels} riscv64 wheel{'s' if wheels != 1 else ''} "
-            f"on PyPI</summary>\n<ul>\n{evidence}</ul>\n</details>\n"
-        )
-        return "".join(parts)  # not built here any more: how it would be built is moot
-    version = escape(recipe.version)
-    parts.append(
-        f"<h2>How it is built</h2>\n<p>{version} is built from {_source_text(recipe)}.</p>\n"
-    )
+    """Where the source comes from and the patches on it; for a retired recipe, where to
+    get the project instead (how it would be built is moot: nothing is)."""
+    if recipe.retired is not None:
+        return _retired_notice(recipe.retired)
+    parts = [
+        f"<h2>How it is built</h2>\n<p>{escape(recipe.version)} is built from "
+        f"{_source_text(recipe)}.</p>\n"
+    ]
     if not recipe.patches:
         parts.append("<p>No patches: the source as published.</p>\n")
         return "".join(parts)
-    items = "".join(
-        f"<li><code>{escape(patch.name)}</code>: {escape(patch.summary)}<br>\n"
-        f'<span class="muted">Upstream-Status: {escape(patch.status)}'
-        f"{' ' + _linked(patch.detail) if patch.detail else ''}</span></li>\n"
-        for patch in recipe.patches
-    )
     count = len(recipe.patches)
-    parts.append(f"<p>{count} patch{'es' if count != 1 else ''}, applied in this order:</p>\n"
-                 f'<ul class="patches">\n{items}</ul>\n')  # fmt: skip
+    parts.append(f"<p>{count} patch{'es' if count != 1 else ''}, applied in this order:</p>\n")
+    parts.append('<ul class="patches">\n')
+    for patch in recipe.patches:
+        detail = f" {_linked(patch.detail)}" if patch.detail else ""
+        parts.append(
+            f"<li><code>{escape(patch.name)}</code>: {escape(patch.summary)}<br>\n"
+            f'<span class="muted">Upstream-Status: {escape(patch.status)}{detail}</span></li>\n'
+        )
+    parts.append("</ul>\n")
     return "".join(parts)
+
+
+def _retired_notice(retired: Retired) -> str:
+    name = escape(retired.pypi)
+    reason = escape(retired.reason[:1].upper() + retired.reason[1:])
+    wheels = len(retired.evidence)
+    evidence = "".join(f"<li><code>{escape(wheel)}</code></li>\n" for wheel in retired.evidence)
+    return (
+        f'<p class="retired">Upstream ships riscv64 wheels since {escape(retired.since)}: '
+        f'install from PyPI (<code>pip install {name}</code>, <a href="{_pypi(retired.pypi)}">'
+        f"{name} on PyPI</a>). {reason}. Nothing is built here any more; the files below "
+        "stay available.</p>\n"
+        f"<details><summary>Evidence: {wheels} riscv64 wheel{'s' if wheels != 1 else ''} "
+        f"on PyPI</summary>\n<ul>\n{evidence}</ul>\n</details>\n"
+    )
 
 
 def _source_text(recipe: RecipeFacts) -> str:
