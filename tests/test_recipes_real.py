@@ -30,8 +30,16 @@ RETIRED = sorted(name for name, loaded in RECIPES.items() if loaded.recipe.retir
 ONLY_ON_GITHUB = {"torch"}
 
 
+# The seed's projects whose releases ship riscv64 wheels on PyPI (checked 2026-12-03).
+SEED_RETIRED = {
+    "blake3", "fastar", "httptools", "jiter", "msgspec", "multidict", "propcache",
+    "pydantic-core", "pyzmq", "rignore", "safetensors", "setproctitle", "tokenizers",
+    "tree-sitter", "watchfiles",
+}  # fmt: skip
+
+
 def test_retired_recipes_name_riscv64_wheels_of_their_own_version() -> None:
-    assert len(RETIRED) == 15
+    assert SEED_RETIRED.issubset(RETIRED)
     for name in RETIRED:
         recipe = RECIPES[name].recipe
         assert recipe.retired is not None and recipe.retired.evidence, name
