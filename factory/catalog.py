@@ -43,6 +43,9 @@ class CatalogEntry(NamedTuple):
     # How a riscv64 build compiled ("emulated", "host-native cross (...)"): the record's
     # informational toolchain entry; "" when unknown (adopted, or lines older than it).
     compiler: str = ""
+    # The RISC-V ISA the wheel's compiled code needs (the record's ``isa``, "rv64gc"):
+    # "" for pure Python, adopted wheels and lines older than it.
+    isa: str = ""
 
     @classmethod
     def from_record(cls, record: BuildRecord) -> CatalogEntry:
@@ -60,6 +63,7 @@ class CatalogEntry(NamedTuple):
             record.started,
             record.log,
             record.inputs.toolchain.get("compiler", ""),
+            record.isa,
         )
 
     def line(self) -> str:
@@ -72,19 +76,21 @@ _HEADER = "#" + "\t".join(CatalogEntry._fields) + "\n"
 def parse_line(line: str) -> CatalogEntry | None:
     """A line (without its newline) as an entry; None for a line that is not one."""
     fields = line.split("\t")
-    # Lines written before the compiler field have one field less: still complete.
+    # Lines written before the compiler and isa fields lack them: still complete.
     if len(fields) not in _FIELD_COUNTS or not fields[4].isdigit():
         return None
     if "\\" in line:
         fields = [_ESCAPED.sub(_unescape, field) for field in fields]
     filename, project, version, sha256, size, metadata, requires, started, log = fields[:9]
     compiler = fields[9] if len(fields) > 9 else ""
+    isa = fields[10] if len(fields) > 10 else ""
     return CatalogEntry(
-        filename, project, version, sha256, int(size), metadata, requires, started, log, compiler
-    )
+        filename, project, version, sha256, int(size), metadata, requires, started, log, compiler,
+        isa,
+    )  # fmt: skip
 
 
-_FIELD_COUNTS = (len(CatalogEntry._fields) - 1, len(CatalogEntry._fields))
+_FIELD_COUNTS = tuple(range(len(CatalogEntry._fields) - 2, len(CatalogEntry._fields) + 1))
 
 
 def _unescape(match: re.Match[str]) -> str:

@@ -211,23 +211,33 @@ def choose_compilers(
 
 @cli.command()
 @click.argument("packages", nargs=-1)
+@click.option("--all", "check_all", is_flag=True, help="Check every recipe (the default).")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @directory_options
-def check(packages: tuple[str, ...], as_json: bool, dirs: DirectoryOptions) -> None:
+def check(
+    packages: tuple[str, ...], check_all: bool, as_json: bool, dirs: DirectoryOptions
+) -> None:
     """Validate recipes and apply every patch to its source; compiles nothing."""
     from .check import check_failure, check_recipes
     from .recipe import load_recipes, select
 
     workspace = dirs.workspace()
     recipes = load_recipes(workspace.recipes, workspace.patches)
-    chosen = select(recipes, packages) if packages else list(recipes.values())
+    chosen = select(recipes, packages) if packages and not check_all else list(recipes.values())
     results = check_recipes(chosen, workspace)
     if as_json:
         click.echo(json.dumps([dataclasses.asdict(r) for r in results], indent=2))
     else:
         for result, loaded in zip(results, chosen, strict=True):
-            if result.ok:
-                patches = len(loaded.patch_files)
+            patches = len(loaded.patch_files)
+            if result.warning is not None:
+                headers = "1 patch header" if patches == 1 else f"{patches} patch headers"
+                click.echo(
+                    f"WARNING: {result.project}: {result.warning}; the recipe and its "
+                    f"{headers} are valid, the source was not fetched and no patch was applied",
+                    err=True,
+                )
+            elif result.ok:
                 applied = "1 patch applies" if patches == 1 else f"{patches} patches apply"
                 click.echo(f"{result.project}: ok ({applied})")
     failure = check_failure(results)
@@ -353,6 +363,7 @@ def list_recipes(as_json: bool, dirs: DirectoryOptions) -> None:
             "source": loaded.recipe.source.kind,
             "patches": len(loaded.patch_files),
             "wheels": sorted(built.get(loaded.recipe.name.lower(), [])),
+            "retired_since": loaded.recipe.retired.since if loaded.recipe.retired else None,
         }
         for loaded in recipes.values()
     ]
@@ -361,6 +372,8 @@ def list_recipes(as_json: bool, dirs: DirectoryOptions) -> None:
         return
     for row in rows:
         wheels = ", ".join(row["wheels"]) or "not built"
+        if row["retired_since"] is not None:
+            wheels += f" (retired: PyPI has riscv64 wheels since {row['retired_since']})"
         click.echo(
             f"{row['project']:<24} {row['version']:<12} build {row['build_number']}  "
             f"{row['source']:<7} {wheels}"

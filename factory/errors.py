@@ -36,6 +36,11 @@ class SourceError(FactoryError):
     exit_code = 3
 
 
+class SourceUnreachable(SourceError):
+    """A source's server could not be reached at all (no name, no route, refused): the
+    recipe may well be right. `factory build` fails; `factory check` warns."""
+
+
 class BuildFailed(FactoryError):
     """A build, repair or wheel test step failed; the wheelhouse is unchanged."""
 

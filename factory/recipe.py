@@ -109,6 +109,9 @@ class GitSource(_Closed):
     kind: Literal["git"] = "git"
     url: str
     commit: str
+    # Check out every submodule (recursively) at the commit this one pins; each is
+    # mirrored in the cache like the repository itself.
+    submodules: bool = False
 
     @field_validator("commit")
     @classmethod
@@ -171,6 +174,8 @@ def _source_as_written(source: PypiSource | GitSource | ArchiveSource) -> dict[s
     fields = source.model_dump(mode="json", exclude={"kind"})
     if isinstance(source, GitSource):
         fields["url"] = redact_url(source.url)
+        if not source.submodules:
+            del fields["submodules"]  # added later: recipes without it keep their fingerprint
     return {kind: fields if kind == source.kind else None for kind in SOURCE_KINDS}
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import tarfile
 import tempfile
 import time
@@ -28,8 +27,8 @@ from typing import Any
 from packaging.utils import InvalidSdistFilename, canonicalize_name, parse_sdist_filename
 from packaging.version import Version
 
-from ._run import CommandFailed, run
-from .errors import ConfigError, SourceError, StepTimeout
+from . import gitsource
+from .errors import ConfigError, SourceError, SourceUnreachable
 from .hashing import sha256_file
 from .patches import apply_patches
 from .recipe import ArchiveSource, GitSource, LoadedRecipe, PypiSource
@@ -107,7 +106,7 @@ def prepare_tree(loaded: LoadedRecipe, sources_cache: Path, dest: Path, log: Pat
         subdirectory = loaded.recipe.build.subdirectory
         return _inside_tree(tree, subdirectory, loaded) if subdirectory else tree
     except SourceError as error:
-        raise SourceError(
+        raise type(error)(  # SourceUnreachable stays what it is: `factory check` warns
             f"{loaded.path}: {error.message}",
             hint=error.hint or f"check the source in {loaded.path}",
             details=tuple(redact_url(line) for line in error.details),
@@ -119,9 +118,12 @@ def _fetch_and_patch(
 ) -> Path:
     source = loaded.recipe.source
     if isinstance(source, GitSource):
-        mirror = _git_mirror(source, loaded.path.parent, cache, log, budget)
+        location = _resolve_location(source.url, loaded.path.parent)
+        mirror = gitsource.mirror(location, source.commit, cache, log, budget)
         tree = dest / "src"
-        _git_checkout(mirror, source.commit, tree, log, budget)
+        gitsource.checkout(mirror, source.commit, tree, log, budget)
+        if source.submodules:
+            gitsource.check_out_submodules(tree, location, cache, log, budget)
     else:
         archive = (
             _fetch_pypi_sdist(loaded, source, cache, budget)
@@ -330,6 +332,15 @@ def _open_http(url: str, budget: FetchBudget, accept: str | None = None) -> Iter
             yield _HttpResponse(
                 response.status_code, response.headers.get("Content-Type", ""), body
             )
+    except (requests.ConnectionError, requests.ConnectTimeout) as exc:
+        if isinstance(exc, requests.exceptions.SSLError):
+            raise _network_error(url, exc, deadline, deadline_name) from None
+        # No connection at all (no name, no route, refused): nothing says the URL is wrong.
+        raise SourceUnreachable(
+            f"download of {redact_url(url)} failed: not reachable from this machine "
+            f"({redact_url(str(exc))})",
+            hint="check the network, or fetch it where the server can be reached",
+        ) from None
     except requests.RequestException as exc:
         raise _network_error(url, exc, deadline, deadline_name) from None
 
@@ -428,61 +439,3 @@ def _unpack(archive: Path, dest: Path) -> Path:
         ) from None
     entries = list(dest.iterdir())
     return entries[0] if len(entries) == 1 and entries[0].is_dir() else dest
-
-
-# --- git --------------------------------------------------------------------------
-
-
-def _git_mirror(git: GitSource, base: Path, cache: Path, log: Path, budget: FetchBudget) -> Path:
-    """A bare mirror per repository URL; fetched again only when the commit is missing."""
-    location = _resolve_location(git.url, base)
-    shown = redact_url(git.url)
-    mirror = cache / "git" / (hashlib.sha256(location.encode()).hexdigest()[:24] + ".git")
-    if not mirror.is_dir():
-        partial = mirror.with_name(mirror.name + ".part")
-        shutil.rmtree(partial, ignore_errors=True)
-        with _git_errors(f"cannot clone {shown}", "check the git URL in the recipe", budget):
-            _git(["clone", "--quiet", "--mirror", location, str(partial)], log, budget)
-        os.replace(partial, mirror)
-    if not _has_commit(mirror, git.commit, log, budget):
-        with _git_errors(f"cannot fetch {shown}", "check the git URL in the recipe", budget):
-            _git(["-C", str(mirror), "remote", "update", "--prune"], log, budget)
-        if not _has_commit(mirror, git.commit, log, budget):
-            raise SourceError(
-                f"commit {git.commit} does not exist in {shown}",
-                hint="pin a commit that is in the repository (`git log` in the fork shows them)",
-            )
-    return mirror
-
-
-@contextmanager
-def _git_errors(message: str, hint: str, budget: FetchBudget) -> Iterator[None]:
-    """A failed or timed-out git command as a SourceError (exit 3), not a build failure."""
-    try:
-        yield
-    except CommandFailed as failed:
-        raise SourceError(message, hint=hint, details=failed.details) from None
-    except StepTimeout:
-        raise SourceError(
-            f"{message}: it took longer than the recipe's build.timeout "
-            f"({budget.step_seconds:g} s)",
-            hint="check that the repository answers, or raise build.timeout",
-        ) from None
-
-
-def _git(args: list[str], log: Path, budget: FetchBudget, check: bool = True) -> int:
-    # Fetching counts against build.timeout: git gets what is left of it.
-    return run(["git", *args], log=log, check=check, timeout=budget.step_remaining()).returncode
-
-
-def _has_commit(mirror: Path, commit: str, log: Path, budget: FetchBudget) -> bool:
-    with _git_errors(f"cannot read the mirror {mirror}", "delete it to fetch again", budget):
-        args = ["-C", str(mirror), "cat-file", "-e", f"{commit}^{{commit}}"]
-        return _git(args, log, budget, check=False) == 0
-
-
-def _git_checkout(mirror: Path, commit: str, tree: Path, log: Path, budget: FetchBudget) -> None:
-    """A full clone (tags included, so setuptools_scm sees a version) at exactly ``commit``."""
-    with _git_errors(f"cannot check out {commit}", "see the log", budget):
-        _git(["clone", "--quiet", "--shared", "--no-checkout", str(mirror), str(tree)], log, budget)
-        _git(["-C", str(tree), "checkout", "--quiet", "--detach", commit], log, budget)

@@ -104,8 +104,10 @@ def add_wheel(
     build_tag: str | None = None,
     tag: str = "py3-none-any",
     payload: bytes = b"",
+    isa: str = "",
 ) -> Path:
-    """Make a wheel and add it to the wheelhouse with its metadata and build record."""
+    """Make a wheel and add it to the wheelhouse with its metadata and build record
+    (``isa``: what the record says its compiled code needs)."""
     wheel = make_wheel(
         scratch,
         name,
@@ -117,7 +119,7 @@ def add_wheel(
         payload=payload,
     )
     metadata = read_wheel_metadata(wheel)
-    add_to_wheelhouse(
-        wheelhouse, wheel, metadata.content, record_for(wheel, project or name, version, started)
-    )
+    record = record_for(wheel, project or name, version, started)
+    record.isa = isa
+    add_to_wheelhouse(wheelhouse, wheel, metadata.content, record)
     return wheelhouse / wheel.name

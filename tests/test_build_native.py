@@ -428,6 +428,7 @@ def test_list_shows_recipes_and_their_wheels(built: Project) -> None:
             "source": "git",
             "patches": 1,
             "wheels": [wheel.name],
+            "retired_since": None,
         }
     ]
 

@@ -77,3 +77,14 @@ def test_the_compiler_path_travels_in_the_catalog_and_older_lines_still_parse() 
     older = "\t".join(new.line().rstrip("\n").split("\t")[:9])  # written before the field
     parsed = parse_line(older)
     assert parsed is not None and parsed.compiler == "" and parsed.log == new.log
+
+
+def test_the_isa_travels_in_the_catalog_and_lines_without_it_still_parse() -> None:
+    new = entry(
+        "demo-1.0-cp313-cp313-manylinux_2_31_riscv64.whl", compiler="emulated", isa="rv64gc"
+    )
+    assert parse_line(new.line().rstrip("\n")) == new
+    before_isa = "\t".join(new.line().rstrip("\n").split("\t")[:10])
+    parsed = parse_line(before_isa)
+    assert parsed is not None and (parsed.compiler, parsed.isa) == ("emulated", "")
+    assert parse_line(new.line().rstrip("\n") + "\textra") is None  # not a line of ours

@@ -134,3 +134,16 @@ def test_directory_options_become_one_typed_object(tmp_path: Path) -> None:
     assert workspace.patches == Path("r").absolute().parent / "patches"
     assert workspace.wheelhouse == Path("w").absolute()
     assert workspace.logs == Path("l").absolute()
+
+
+def test_list_says_which_recipes_are_retired(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "recipes" / "demo.yaml").write_text(
+        'name: demo\nversion: "1.0"\nsource:\n  pypi: {sha256: "' + "0" * 64 + '"}\n'
+        'retired: {since: "0.9", evidence: [demo-1.0-cp313-cp313-manylinux_2_31_riscv64.whl]}\n'
+    )
+    assert run_main(monkeypatch, ["list"]) == 0
+    assert capsys.readouterr().out.split(maxsplit=5)[5] == (
+        "not built (retired: PyPI has riscv64 wheels since 0.9)\n"
+    )

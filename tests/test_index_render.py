@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 
 import pytest
 from packaging.utils import NormalizedName, canonicalize_name
@@ -12,7 +13,10 @@ from factory.errors import ConfigError
 from factory.index.model import (
     Build,
     IndexedProject,
+    PatchFacts,
     ProjectSummary,
+    RecipeFacts,
+    Retired,
     WheelInput,
     assemble_project,
     summarize,
@@ -368,3 +372,146 @@ def test_a_landing_row_is_escaped_and_one_line() -> None:
     row = landing_row(odd)
     assert '<a href="projects/demo.html">De&lt;mo&gt; pro ject</a>' in row
     assert "\t" not in row and "\n" not in row and row.endswith("</tr>")
+
+
+# --- what a reader needs: where a wheel runs, how it is built, retirement -------------
+
+
+def item_of(page: str, filename: str) -> str:
+    return page[page.index(f">{filename}</a>") :].split("</li>")[0]
+
+
+@pytest.mark.parametrize(
+    ("platform", "needs"),
+    [
+        ("manylinux_2_31_riscv64", "glibc 2.31+: Debian 11+, Ubuntu 20.04+"),
+        ("manylinux_2_31_riscv64.manylinux_2_39_riscv64", "glibc 2.31+: Debian 11+, Ubuntu 20.04+"),
+        ("manylinux_2_17_x86_64.manylinux2014_x86_64", "glibc 2.17+: Debian 8+, Ubuntu 14.04+"),
+        ("manylinux_2_34_riscv64", "glibc 2.34+: Debian 12+, Ubuntu 22.04+"),
+        ("manylinux_2_39_riscv64", "glibc 2.39+: Debian 13+, Ubuntu 24.04+"),
+        ("manylinux_2_41_riscv64", "glibc 2.41+: Debian 13+, Ubuntu 25.04+"),
+        ("manylinux_2_42_riscv64", "glibc 2.42+: Ubuntu 25.10+"),
+        ("manylinux_2_45_riscv64", "glibc 2.45+: newer than Debian 13 and Ubuntu 25.10"),
+        ("musllinux_1_2_riscv64", "musl libc 1.2+"),
+        ("linux_riscv64", "not repaired (linux_*)"),
+    ],
+)
+def test_each_file_says_which_systems_it_runs_on(platform: str, needs: str) -> None:
+    filename = f"demo-1.0-cp313-cp313-{platform}.whl"
+    page = render_project(project(wheel(filename)), FINAL)["projects/demo.html"].decode()
+    assert f'<span class="runs">Runs on: {needs}' in item_of(page, filename)
+
+
+def test_a_pure_python_wheel_runs_anywhere_and_says_nothing_about_it() -> None:
+    page = render_project(project(wheel(DEMO)), FINAL)["projects/demo.html"].decode()
+    assert "Runs on" not in page
+
+
+def test_each_file_says_which_riscv_isa_its_record_needs() -> None:
+    baseline = "demo-1.0-cp313-cp313-manylinux_2_31_riscv64.whl"
+    vector = "demo-1.0-1-cp313-cp313-manylinux_2_31_riscv64.whl"
+    wheels = [
+        w._replace(build=w.build._replace(isa=isa))  # type: ignore[union-attr]
+        for w, isa in ((wheel(baseline), "rv64gc"), (wheel(vector), "rv64gc_v_zvl128b"))
+    ]
+    page = render_project(project(*wheels), FINAL)["projects/demo.html"].decode()
+    assert (
+        "Runs on: glibc 2.31+: Debian 11+, Ubuntu 20.04+ · "
+        "RISC-V rv64gc (RVA20U64: every riscv64 Linux board)"
+    ) in item_of(page, baseline)
+    assert (
+        "RISC-V rv64gc_v_zvl128b: more than rv64gc, only boards with these extensions"
+        in item_of(page, vector)
+    )
+
+
+def facts(**changes: object) -> RecipeFacts:
+    base = RecipeFacts(version="1.0", source="pypi", location="demo", pin=SHA_A)
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def recipe_page(recipe: RecipeFacts, *wheels: WheelInput) -> str:
+    item = assemble_project(NormalizedName("demo"), wheels or (wheel(DEMO),), FINAL, recipe=recipe)
+    return render_project(item, FINAL)["projects/demo.html"].decode()
+
+
+def test_the_page_says_which_sdist_a_release_is_built_from() -> None:
+    page = recipe_page(facts())
+    assert (
+        '<p>1.0 is built from <a href="https://pypi.org/project/demo/1.0/">its sdist on PyPI</a>'
+        f" (sha256 <code>{SHA_A}</code>).</p>"
+    ) in page
+    assert "<p>No patches: the source as published.</p>" in page
+
+
+def test_a_fork_on_github_links_its_commit_and_says_submodules_come_along() -> None:
+    commit = "d0f2af8b66b20da4baa50644c0cd3f887a2eae2e"
+    page = recipe_page(
+        facts(source="git", location="https://github.com/pytorch/pytorch.git", pin=commit,
+              submodules=True)
+    )  # fmt: skip
+    assert (
+        'the git repository <a href="https://github.com/pytorch/pytorch.git">'
+        "https://github.com/pytorch/pytorch.git</a> at commit "
+        f'<a href="https://github.com/pytorch/pytorch/tree/{commit}"><code>{commit}</code></a>, '
+        "with its submodules at the commits it pins."
+    ) in page
+
+
+def test_a_local_fork_is_named_without_a_link() -> None:
+    page = recipe_page(facts(source="git", location="../forks/netifaces.bundle", pin="ab" * 20))
+    assert (
+        f"the git repository ../forks/netifaces.bundle at commit <code>{'ab' * 20}</code>" in page
+    )
+
+
+def test_patches_are_listed_with_their_upstream_status_and_links() -> None:
+    patches = (
+        PatchFacts("0001-fix.patch", "Fix the <riscv64> build", "Submitted",
+                   "<https://github.com/example/demo/pull/7>"),
+        PatchFacts("0002-pin.patch", "Accept cffi 2", "Pending", ""),
+    )  # fmt: skip
+    page = recipe_page(facts(patches=patches))
+    assert "<p>2 patches, applied in this order:</p>" in page
+    assert (
+        "<li><code>0001-fix.patch</code>: Fix the &lt;riscv64&gt; build<br>\n"
+        '<span class="muted">Upstream-Status: Submitted &lt;<a href="https://github.com/example/'
+        'demo/pull/7">https://github.com/example/demo/pull/7</a>&gt;</span></li>'
+    ) in page
+    assert '<span class="muted">Upstream-Status: Pending</span>' in page
+    assert page.index("0001-fix.patch") < page.index("0002-pin.patch")
+
+
+def test_a_retired_project_points_to_pypi_and_keeps_serving_its_files() -> None:
+    evidence = ("demo-1.2-cp313-cp313-manylinux_2_31_riscv64.whl",)
+    recipe = facts(retired=Retired("1.2", "PyPI has riscv64 wheels", evidence, "demo"))
+    old = "demo-1.0-cp313-cp313-manylinux_2_31_riscv64.whl"
+    item = assemble_project(
+        NormalizedName("demo"), (wheel(old),), FINAL,
+        tracks=("https://pypi.org/simple/demo/",), recipe=recipe,
+    )  # fmt: skip
+    pages = render_project(item, FINAL)
+    page = pages["projects/demo.html"].decode()
+    assert (
+        "Upstream ships riscv64 wheels since 1.2: install from PyPI (<code>pip install demo</code>"
+        ', <a href="https://pypi.org/project/demo/">demo on PyPI</a>). PyPI has riscv64 wheels.'
+    ) in page
+    assert f"<li><code>{evidence[0]}</code></li>" in page
+    assert "Evidence: 1 riscv64 wheel on PyPI" in page
+    assert f">{old}</a>" in page  # what was published here stays
+    assert "How it is built" not in page  # nothing is
+    data = json.loads(pages["simple/demo/index.json"])
+    assert [f["filename"] for f in data["files"]] == [old]
+    assert data["meta"]["tracks"] == ["https://pypi.org/simple/demo/"]  # PEP 708 unchanged
+    assert summarize(item).status == "retired"
+    assert '<span class="retired">retired: use PyPI</span>' in landing_row(summarize(item))
+
+
+def test_the_landing_page_lists_retired_recipes_with_or_without_files_here() -> None:
+    item = project(wheel(DEMO))
+    landing = render([item], FINAL, retired={"demo": "1.2", "blake3": "1.0.9"})
+    page = landing["index.html"].decode()
+    assert "<h2>Retired: install these from PyPI</h2>" in page
+    assert '<li><a href="https://pypi.org/project/blake3/">blake3</a> (since 1.0.9)</li>' in page
+    assert '<li><a href="projects/demo.html">demo</a> (since 1.2)</li>' in page
+    assert "Retired" not in render([item], FINAL)["index.html"].decode()

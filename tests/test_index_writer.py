@@ -495,6 +495,8 @@ def test_a_killed_first_run_is_finished_by_the_next(
     wheelhouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A first run writes pages in place; killed halfway, the next run completes it."""
+    # Past the stamp's racy window, both runs keep the same stamp in their manifests.
+    time.sleep(RACY_NS / 1e9)
     expected = tmp_path / "expected"
     time.sleep(RACY_NS / 1e9 + 0.05)  # both manifests then hold the same trusted stamp
     index(wheelhouse, expected)

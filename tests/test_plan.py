@@ -308,6 +308,21 @@ def test_recipe_for_another_python_is_skipped(project: Project) -> None:
     ]
 
 
+def test_retired_recipe_is_never_built_and_its_wheel_stays(project: Project) -> None:
+    project.recipe("demo")
+    published = project.publish(*project.plan("demo"))
+    project.recipe("demo", extra='retired: {since: "1.0", evidence: [demo-1.0-cp313-x.whl]}\n')
+    for force in (False, True):
+        assert summary(project.plan("demo", force=force)) == [
+            (
+                "demo",
+                "skip",
+                "retired: upstream ships riscv64 wheels since 1.0 (install it from PyPI)",
+            )
+        ]
+    assert (project.wheelhouse / published).read_bytes() == b"wheel"
+
+
 def test_recipe_for_this_python_is_built(project: Project) -> None:
     project.recipe("demo", extra='python: ["3.12", "3.13"]\n')
     assert summary(project.plan("demo")) == [("demo", "build", "not built yet")]
@@ -317,16 +332,3 @@ def test_plan_does_not_touch_the_wheelhouse(project: Project) -> None:
     project.recipe("demo")
     project.plan("demo")
     assert list(project.wheelhouse.iterdir()) == []
-
-
-def test_a_retired_recipe_is_never_built_not_even_forced(project: Project) -> None:
-    project.recipe("gone", extra="retired:\n  since: '2.0'\n")
-    expected = [
-        (
-            "gone",
-            "skip",
-            "retired: upstream ships riscv64 wheels since 2.0 (install it from PyPI)",
-        )
-    ]
-    assert summary(project.plan("gone")) == expected
-    assert summary(project.plan("gone", force=True)) == expected

@@ -950,6 +950,21 @@ def test_fingerprints_of_every_source_kind_are_unchanged(dirs: tuple[Path, Path]
     assert found == GOLDEN_FINGERPRINTS
 
 
+def test_submodules_are_an_input_only_when_asked_for(dirs: tuple[Path, Path]) -> None:
+    """Recipes written before `submodules` keep their fingerprints (the golden test above);
+    asking for submodules changes what is built, so it changes the dump."""
+    recipes, patches = dirs
+    git = f"git: {{url: https://example.org/demo.git, commit: {COMMIT}"
+    write(recipes, "plain", f'name: plain\nversion: "1"\nsource: {{{git}}}}}\n')
+    write(recipes, "nested", f'name: nested\nversion: "1"\nsource: {{{git}, submodules: true}}}}\n')
+    loaded = load_recipes(recipes, patches)
+    plain, nested = (loaded[NormalizedName(n)].recipe for n in ("plain", "nested"))
+    assert isinstance(plain.source, GitSource) and not plain.source.submodules
+    assert isinstance(nested.source, GitSource) and nested.source.submodules
+    assert "submodules" not in plain.model_dump(mode="json")["source"]["git"]
+    assert nested.model_dump(mode="json")["source"]["git"]["submodules"] is True
+
+
 def test_recipe_dump_redacts_git_credentials(dirs: tuple[Path, Path]) -> None:
     recipes, patches = dirs
     write(

@@ -15,6 +15,7 @@ from packaging.utils import NormalizedName
 
 from factory.check import CheckResult, check_failure
 from factory.errors import BuildFailed, ConfigError, EnvironmentProblem, SourceError
+from factory.gitsource import submodule_url
 from factory.recipe import LoadedRecipe, load_recipes
 from factory.source import (
     PEP691_JSON,
@@ -273,3 +274,24 @@ def test_several_problems_exit_with_the_most_severe() -> None:
     )
     assert isinstance(check_failure([failed("a", 3), failed("b", 5)]), EnvironmentProblem)
     assert isinstance(check_failure([failed("a", 4)]), BuildFailed)
+
+
+@pytest.mark.parametrize(
+    ("superproject", "url", "resolved"),
+    [
+        ("https://github.com/pytorch/pytorch.git", "../cpuinfo.git",
+         "https://github.com/pytorch/cpuinfo.git"),
+        ("https://github.com/pytorch/pytorch", "./sub", "https://github.com/pytorch/pytorch/sub"),
+        ("https://example.org/a/b/", "../../c", "https://example.org/c"),
+        ("git@github.com:google/benchmark.git", "../googletest.git",
+         "git@github.com:google/googletest.git"),
+        ("/srv/repos/super", "../lib", "/srv/repos/lib"),
+        ("file:///srv/repos/super", "../lib", "file:///srv/repos/lib"),
+        ("https://github.com/pytorch/pytorch.git", "https://gitlab.com/x/y.git",
+         "https://gitlab.com/x/y.git"),
+    ],
+)  # fmt: skip
+def test_relative_submodule_urls_resolve_as_git_resolves_them(
+    superproject: str, url: str, resolved: str
+) -> None:
+    assert submodule_url(superproject, url) == resolved

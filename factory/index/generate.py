@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
     from ..recipe import LoadedRecipe
     from .inputs import Wheelhouse
+    from .model import RecipeFacts
     from .writer import ProjectState, Wheels, WritePlan
 
 
@@ -61,7 +62,9 @@ def generate_index(options: IndexOptions) -> IndexReport:
     if options.recipes is not None and not options.recipes.is_dir():
         options = replace(options, recipes=None)
     with locked(options.out):
-        stamp = inputs_stamp(options.wheelhouse, options.recipes, options.logs)
+        stamp = inputs_stamp(
+            options.wheelhouse, options.recipes, options.logs, _patches_dir(options)
+        )
         settings_digest = _settings_digest(options.settings)
         header = read_manifest(options.out, header_only=True)
         if (
@@ -82,6 +85,7 @@ class _Job:
     name: NormalizedName
     yanks: Mapping[str, str]
     tracks: tuple[str, ...]
+    recipe: RecipeFacts | None
     digest: str
 
 
@@ -90,7 +94,7 @@ def _generate(
 ) -> IndexReport:
     # Imported here, not above: a run with nothing new needs none of it.
     from ..errors import ConfigError
-    from .inputs import logs_signature, recipe_tracks, scan_wheelhouse
+    from .inputs import logs_signature, recipe_facts, recipe_tracks, scan_wheelhouse
     from .render import render_root
     from .writer import (
         Journal,
@@ -120,6 +124,7 @@ def _generate(
     jobs = []
     for name in groups:
         tracks = recipe_tracks(recipes[name]) if name in recipes else ()
+        facts = recipe_facts(recipes[name]) if name in recipes else None
         yanks = yanks_by_project.get(name, {})
         digest = _project_digest(
             settings_digest,
@@ -128,6 +133,7 @@ def _generate(
             tracks,
             logs_signature(options.logs, name),
             wheelhouse.hosting_signature(name),
+            facts,
         )
         old = manifest.projects.get(name)
         if (
@@ -136,10 +142,21 @@ def _generate(
             or old.digest != digest
             or name in interrupted.projects
         ):
-            jobs.append(_Job(name, yanks, tracks, digest))
+            jobs.append(_Job(name, yanks, tracks, facts, digest))
     removed = sorted(manifest.projects.keys() - groups.keys())
     links = _links(options)
-    if not jobs and not removed and interrupted == Journal() and links == manifest.links:
+    retired: dict[str, str] = {
+        name: loaded.recipe.retired.since
+        for name, loaded in recipes.items()
+        if loaded.recipe.retired is not None
+    }
+    if (
+        not jobs
+        and not removed
+        and interrupted == Journal()
+        and links == manifest.links
+        and _root_unchanged(manifest, retired)
+    ):
         # Nothing changed after all (the stamp was too fresh to trust, or a file was
         # touched): no page is written; the stamp is kept so the next run stops early.
         remember_inputs(out, manifest, stamp, wheelhouse.catalog)
@@ -168,7 +185,7 @@ def _generate(
         journal,
         rendered,
         states,
-        render_root(rows, wheels),
+        render_root(rows, wheels, retired),
         links,
         settings_digest,
         stamp,
@@ -208,6 +225,7 @@ def _render_and_stage(
             job.tracks,
             builds,
             wheelhouse.removed.get(job.name, ()),
+            job.recipe,
         )
         in_wheelhouse = wheelhouse.projects[job.name]
         if not project.files:
@@ -217,6 +235,18 @@ def _render_and_stage(
         row = landing_row(summarize(project))
         states[job.name] = ProjectState(job.digest, in_wheelhouse, len(project.files), row)
     return states
+
+
+def _root_unchanged(manifest: Manifest, retired: Mapping[str, str]) -> bool:
+    """Whether the root pages, rendered from the manifest's rows, are the published ones
+    (the retired recipes they list come from the recipes, not from any project's pages)."""
+    from .render import render_root
+
+    rows = {name: state.row for name, state in manifest.projects.items() if state.published}
+    root = render_root(rows, manifest.files_count, retired)
+    return all(
+        manifest.files.get(path) == hashlib.sha256(data).hexdigest() for path, data in root.items()
+    ) and set(root) == set(manifest.files)
 
 
 def _links(options: IndexOptions) -> dict[str, str]:
@@ -234,12 +264,18 @@ def _links(options: IndexOptions) -> dict[str, str]:
     return {link: target for link, target in links.items() if target != link}
 
 
-def _load_recipes(options: IndexOptions) -> Mapping[NormalizedName, LoadedRecipe]:
+def _patches_dir(options: IndexOptions) -> Path | None:
     if options.recipes is None:
+        return None
+    return options.patches or options.recipes.parent / "patches"
+
+
+def _load_recipes(options: IndexOptions) -> Mapping[NormalizedName, LoadedRecipe]:
+    patches = _patches_dir(options)
+    if options.recipes is None or patches is None:
         return {}
     from ..recipe import load_recipes  # pydantic: loaded only when there are recipes
 
-    patches = options.patches or options.recipes.parent / "patches"
     return load_recipes(options.recipes, patches)
 
 
@@ -264,6 +300,7 @@ def _project_digest(
     tracks: tuple[str, ...],
     logs: str,
     hosting: str,
+    recipe: RecipeFacts | None = None,
 ) -> str:
     digest = hashlib.sha256(settings_digest.encode())
     # An offset names one catalog line: the catalog is only appended to.
@@ -271,6 +308,8 @@ def _project_digest(
     if yanks or tracks or logs or hosting:
         extra = [sorted(yanks.items()), list(tracks), logs, hosting]
         digest.update(json.dumps(extra, sort_keys=True).encode())
+    if recipe is not None:
+        digest.update(repr(recipe).encode())  # frozen data: the same facts, the same text
     return digest.hexdigest()
 
 
@@ -279,7 +318,8 @@ def _settings_digest(settings: IndexSettings) -> str:
     digest = hashlib.sha256(repr(settings).encode())
     # The package's own files on disk (importlib.resources would cost this run 5 ms).
     here = Path(__file__).parent
-    for part in ("inputs", "model", "render", "layout", "generate", "settings", "hosting"):
+    parts = ("inputs", "model", "render", "layout", "generate", "settings", "hosting", "platforms")
+    for part in parts:
         digest.update((here / f"{part}.py").read_bytes())
     for template in sorted((here.parent / "templates").iterdir()):
         digest.update(template.name.encode() + template.read_bytes())

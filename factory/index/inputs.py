@@ -26,7 +26,7 @@ from ..catalog import (
 from ..errors import ConfigError
 from . import layout
 from .hosting import load_hosting
-from .model import Build, WheelInput
+from .model import Build, PatchFacts, RecipeFacts, Retired, WheelInput
 from .writer import Wheels
 from .yanks import yank_key
 
@@ -205,8 +205,9 @@ def read_wheels(
             log = _basename(entry.log) if log_names else ""
             log_path = layout.log_file(project, log) if log in log_names else None
             build = Build(
-                entry.started, "success", entry.version, None, log_path, compiler=entry.compiler
-            )
+                entry.started, "success", entry.version, None, log_path, "", entry.compiler,
+                entry.isa,
+            )  # fmt: skip
         inputs.append(  # positionally: this runs once per wheel
             WheelInput(
                 filename,
@@ -295,6 +296,34 @@ def recipe_tracks(loaded: LoadedRecipe) -> tuple[str, ...]:
         return ()
     # PEP 708: the project's page on the index it tracks, by normalized name.
     return (f"{PYPI_SIMPLE}{recipe.upstream_project}/",)
+
+
+def recipe_facts(loaded: LoadedRecipe) -> RecipeFacts:
+    """What a project's page says about its recipe: the source, the patches with their
+    upstream status, the retirement."""
+    from ..patches import parse_header
+    from ..recipe import GitSource, PypiSource
+    from ..redact import redact_url
+
+    recipe, source = loaded.recipe, loaded.recipe.source
+    if isinstance(source, PypiSource):
+        facts = RecipeFacts(recipe.version, "pypi", source.name or recipe.name, source.sha256)
+    elif isinstance(source, GitSource):
+        facts = RecipeFacts(
+            recipe.version, "git", redact_url(source.url), source.commit, source.submodules
+        )
+    else:
+        facts = RecipeFacts(recipe.version, "archive", redact_url(source.url), source.sha256)
+    patches = []
+    for path in loaded.patch_files:  # their headers were validated with the recipe
+        header = parse_header(path.read_text(encoding="utf-8", errors="replace"))
+        summary = header.description.splitlines()[0]
+        patches.append(PatchFacts(path.name, summary, header.status, header.status_detail))
+    retired = None
+    if (retirement := recipe.retired) is not None:
+        evidence = tuple(retirement.evidence)
+        retired = Retired(retirement.since, retirement.reason, evidence, recipe.upstream_project)
+    return replace(facts, patches=tuple(patches), retired=retired)
 
 
 def recipe_yanks(recipes: Mapping[NormalizedName, LoadedRecipe]) -> dict[str, str]:

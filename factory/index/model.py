@@ -48,6 +48,7 @@ class Build(NamedTuple):
     log: str | None = None
     error: str = ""
     compiler: str = ""  # "emulated", "host-native cross (...)", "" when not recorded
+    isa: str = ""  # the RISC-V ISA the wheel's code needs ("rv64gc"), "" when none recorded
 
 
 class WheelInput(NamedTuple):
@@ -79,6 +80,33 @@ class IndexedFile(NamedTuple):
     url: str | None = None  # absolute URL of a wheel hosted elsewhere; None: in files/
 
 
+class PatchFacts(NamedTuple):
+    name: str  # the file in patches/<project>/
+    summary: str  # the first line of its header: why it exists
+    status: str  # its Upstream-Status (Pending, Submitted, ...)
+    detail: str  # the link or [reason] after the status
+
+
+class Retired(NamedTuple):
+    since: str  # the first upstream release with riscv64 wheels
+    reason: str
+    evidence: tuple[str, ...]  # upstream's riscv64 wheel file names
+    pypi: str  # the project on PyPI to install instead
+
+
+@dataclass(frozen=True)
+class RecipeFacts:
+    """How the recipe builds the project, for its page (the index's recipes input)."""
+
+    version: str
+    source: str  # "pypi", "git" or "archive"
+    location: str  # the PyPI project, the git URL (without credentials) or the archive URL
+    pin: str  # the sdist's or archive's sha256, or the git commit
+    submodules: bool = False
+    patches: tuple[PatchFacts, ...] = ()
+    retired: Retired | None = None
+
+
 @dataclass(frozen=True)
 class IndexedProject:
     name: NormalizedName
@@ -87,6 +115,7 @@ class IndexedProject:
     tracks: tuple[str, ...] = ()  # PEP 708: the same project on other indexes (PyPI)
     latest_failure: Build | None = None  # newest build, when it failed after the last success
     removed: tuple[tuple[str, str], ...] = ()  # (file name, reason): taken down on purpose
+    recipe: RecipeFacts | None = None  # None: the index was given no recipe for it
 
     @functools.cached_property
     def versions(self) -> tuple[str, ...]:
@@ -104,7 +133,7 @@ class ProjectSummary:
     python_tags: tuple[str, ...]
     platform_tags: tuple[str, ...]
     files: int
-    status: str  # "ok", or "failed" when the newest build failed
+    status: str  # "ok"; "failed" when the newest build failed; "retired" (use PyPI's)
     last_build: str  # date of the newest build (YYYY-MM-DD), "" when unknown
     status_log: str | None = None  # the failed build's log, relative to index/
 
@@ -117,12 +146,14 @@ def assemble_project(
     tracks: Sequence[str] = (),
     builds: Iterable[Build] = (),
     removed: Sequence[tuple[str, str]] = (),
+    recipe: RecipeFacts | None = None,
 ) -> IndexedProject:
     """One project's indexed files, from its wheels; raise ConfigError on inconsistent input.
 
     ``yanks`` maps a file name or ``<name>==<version>`` to the reason. ``builds`` are the
     project's other builds (failed ones too) for its status; ``removed`` the files taken
-    down on purpose, with the reason (its human page lists them).
+    down on purpose, with the reason (its human page lists them); ``recipe`` what its
+    page says about how it is built.
     """
     yanks = yanks or {}
     included: list[tuple[WheelInput, _Version, _TagFacts]] = []
@@ -182,6 +213,7 @@ def assemble_project(
         tracks=tuple(tracks),
         latest_failure=_latest_failure(files, builds),
         removed=tuple(removed),
+        recipe=recipe,
     )
 
 
@@ -346,6 +378,9 @@ def summarize(project: IndexedProject) -> ProjectSummary:
     failure = project.latest_failure
     if failure is not None:
         times.append(upload_time(failure.started))
+    status = "failed" if failure is not None else "ok"
+    if project.recipe is not None and project.recipe.retired is not None:
+        status = "retired"  # what happens next: nothing is built, PyPI's wheels are used
     return ProjectSummary(
         name=project.name,
         display_name=project.display_name,
@@ -353,7 +388,7 @@ def summarize(project: IndexedProject) -> ProjectSummary:
         python_tags=tuple(sorted({t for f in latest_files for t in f.python_tags})),
         platform_tags=tuple(sorted({t for f in latest_files for t in f.platform_tags})),
         files=len(project.files),
-        status="failed" if failure is not None else "ok",
+        status=status,
         last_build=max(times)[:10] if times else "",
         status_log=failure.log if failure is not None else None,
     )

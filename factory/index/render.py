@@ -21,12 +21,14 @@ from urllib.parse import quote
 
 from ..records import RECORD_SUFFIX
 from . import layout
-from .model import IndexedFile, IndexedProject, ProjectSummary
+from .model import IndexedFile, IndexedProject, ProjectSummary, RecipeFacts, Retired
+from .platforms import isa_text, libc_requirement
 from .settings import IndexSettings
 
 # PEP 629. 1.0: PEP 503/592/658 (HTML) and 691 (JSON); 1.1: PEP 700 (versions, size,
 # upload-time); 1.2: PEP 708 (tracks). Clients warn only when the major version is new.
 API_VERSION = "1.2"
+PYPI_PROJECT = "https://pypi.org/project/"  # where people look a project up
 
 _STYLE_SHEET = resources.files("factory").joinpath("templates/style.css")
 
@@ -40,20 +42,28 @@ def render_project(project: IndexedProject, settings: IndexSettings) -> dict[str
     }
 
 
-def render_root(rows: Mapping[str, str], wheels: int) -> dict[str, bytes]:
+def render_root(
+    rows: Mapping[str, str], wheels: int, retired: Mapping[str, str] | None = None
+) -> dict[str, bytes]:
     """The project lists and the landing page, from every published project's landing
-    row (``landing_row``) and the number of wheels they publish."""
+    row (``landing_row``), the number of wheels they publish and the retired recipes
+    (project -> the upstream release since which PyPI has riscv64 wheels)."""
     names = sorted(rows)
+    landing = landing_page([rows[name] for name in names], wheels, retired or {}, set(rows))
     return {
         layout.SIMPLE_ROOT_HTML: simple_root_html(names),
         layout.SIMPLE_ROOT_JSON: simple_root_json(names),
-        layout.LANDING_PAGE: landing_page([rows[name] for name in names], wheels),
+        layout.LANDING_PAGE: landing,
         layout.STYLE_SHEET: _STYLE_SHEET.read_bytes(),  # static: served as it is
         layout.NO_JEKYLL: b"",
     }
 
 
-def render(projects: Iterable[IndexedProject], settings: IndexSettings) -> dict[str, bytes]:
+def render(
+    projects: Iterable[IndexedProject],
+    settings: IndexSettings,
+    retired: Mapping[str, str] | None = None,
+) -> dict[str, bytes]:
     """The whole site (without wheels, metadata files, records and logs)."""
     from .model import summarize
 
@@ -65,7 +75,7 @@ def render(projects: Iterable[IndexedProject], settings: IndexSettings) -> dict[
             pages.update(render_project(project, settings))
             rows[project.name] = landing_row(summarize(project))
             wheels += len(project.files)
-    pages.update(render_root(rows, wheels))
+    pages.update(render_root(rows, wheels, retired))
     return dict(sorted(pages.items()))
 
 
@@ -189,10 +199,30 @@ def _json_file(file: IndexedFile, files_url: str, quoted_url: str) -> str:
 # --- the human pages ---------------------------------------------------------------
 
 
-def landing_page(rows: Sequence[str], wheels: int) -> bytes:
-    """Every project with its latest version and newest build, one ``landing_row`` each."""
+def landing_page(
+    rows: Sequence[str],
+    wheels: int,
+    retired: Mapping[str, str] | None = None,
+    published: Iterable[str] = (),
+) -> bytes:
+    """Every project with its latest version and newest build, one ``landing_row`` each;
+    then the retired projects, which PyPI serves (linked to their page here, if any)."""
     projects = len(rows)
     table = "".join(f"{row}\n" for row in rows)
+    retired_list = ""
+    if retired:
+        here = set(published)
+        items = "".join(
+            f'<li><a href="{layout.project_page(name) if name in here else _pypi(name)}">'
+            f"{escape(name)}</a> (since {escape(since)})</li>\n"
+            for name, since in sorted(retired.items())
+        )
+        retired_list = (
+            "<h2>Retired: install these from PyPI</h2>\n"
+            "<p>Their upstream releases ship riscv64 wheels now; nothing is built here "
+            "any more (files published before stay).</p>\n"
+            f'<ul class="retired">\n{items}</ul>\n'
+        )
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
@@ -206,7 +236,7 @@ def landing_page(rows: Sequence[str], wheels: int) -> bytes:
         '<a href="simple/index.json">simple/index.json</a>.</p>\n'
         '<div class="scroll">\n<table>\n<thead><tr><th>project</th><th>latest</th>'
         "<th>python</th><th>platform</th><th>build</th><th>last build</th></tr></thead>\n"
-        f"<tbody>\n{table}</tbody>\n</table>\n</div>\n</body>\n</html>\n"
+        f"<tbody>\n{table}</tbody>\n</table>\n</div>\n{retired_list}</body>\n</html>\n"
     ).encode()
 
 
@@ -219,6 +249,8 @@ def landing_row(summary: ProjectSummary) -> str:
     manifest, so that a run re-renders only the rows of the projects it changed."""
     if summary.status == "ok":
         status = '<span class="ok">ok</span>'
+    elif summary.status == "retired":
+        status = '<span class="retired">retired: use PyPI</span>'
     elif summary.status_log:
         status = f'<a class="failed" href="{escape(summary.status_log)}">failed</a>'
     else:
@@ -267,6 +299,8 @@ def project_page(project: IndexedProject, settings: IndexSettings) -> bytes:
             f'<p class="failed">The newest build ({escape(failure.version)}, started '
             f"{escape(failure.started)}) failed{why}. {' · '.join(build_links)}</p>\n"
         )
+    if project.recipe is not None:
+        parts.append(_recipe_sections(project.recipe))
     count = len(project.files)
     parts.append(f'<h2>{count} file{"s" if count != 1 else ""}</h2>\n<ul class="files">\n')
     rank = {version: number for number, version in enumerate(project.versions)}
@@ -282,6 +316,7 @@ def project_page(project: IndexedProject, settings: IndexSettings) -> bytes:
         requires = file.requires_python
         requires = f" · Requires-Python {_escape(requires)}" if requires else ""
         built = f" · built {file.upload_time[:10]}" if file.upload_time else ""
+        runs = _runs_on(file)
         build = ""
         if file.build is not None:  # its record is in files/, even for a hosted wheel
             build = f' · <a href="{in_files}{RECORD_SUFFIX}">build record</a>'
@@ -292,7 +327,7 @@ def project_page(project: IndexedProject, settings: IndexSettings) -> bytes:
         parts.append(
             f'<li><a href="{href}">{text}</a>{yanked}<br>\n<span class="muted">{file.version} · '
             f"{_tags(file.python_tags)} · {_tags(file.platform_tags)} · {file.size} bytes"
-            f"{requires}{built}</span><br>\n"
+            f"{requires}{built}</span><br>\n{runs}"
             f'<span class="muted">sha256 <code>{file.sha256}</code>{build}</span></li>\n'
         )
     parts.append("</ul>\n")
@@ -306,6 +341,90 @@ def project_page(project: IndexedProject, settings: IndexSettings) -> bytes:
         parts.append("</ul>\n")
     parts.append("</body>\n</html>\n")
     return "".join(parts).encode()
+
+
+def _runs_on(file: IndexedFile) -> str:
+    """Where the wheel runs: the C library it needs and the ISA its code needs."""
+    needs = [libc_requirement(file.platform_tags)]
+    if file.build is not None:
+        needs.append(isa_text(file.build.isa))
+    text = " · ".join(_escape(need) for need in needs if need)
+    return f'<span class="runs">Runs on: {text}</span><br>\n' if text else ""
+
+
+def _recipe_sections(recipe: RecipeFacts) -> str:
+    """Where the source comes from and the patches on it; for a retired recipe, where to
+    get the project instead (how it would be built is moot: nothing is)."""
+    if recipe.retired is not None:
+        return _retired_notice(recipe.retired)
+    parts = [
+        f"<h2>How it is built</h2>\n<p>{escape(recipe.version)} is built from "
+        f"{_source_text(recipe)}.</p>\n"
+    ]
+    if not recipe.patches:
+        parts.append("<p>No patches: the source as published.</p>\n")
+        return "".join(parts)
+    count = len(recipe.patches)
+    parts.append(f"<p>{count} patch{'es' if count != 1 else ''}, applied in this order:</p>\n")
+    parts.append('<ul class="patches">\n')
+    for patch in recipe.patches:
+        detail = f" {_linked(patch.detail)}" if patch.detail else ""
+        parts.append(
+            f"<li><code>{escape(patch.name)}</code>: {escape(patch.summary)}<br>\n"
+            f'<span class="muted">Upstream-Status: {escape(patch.status)}{detail}</span></li>\n'
+        )
+    parts.append("</ul>\n")
+    return "".join(parts)
+
+
+def _retired_notice(retired: Retired) -> str:
+    name = escape(retired.pypi)
+    reason = escape(retired.reason[:1].upper() + retired.reason[1:])
+    wheels = len(retired.evidence)
+    evidence = "".join(f"<li><code>{escape(wheel)}</code></li>\n" for wheel in retired.evidence)
+    return (
+        f'<p class="retired">Upstream ships riscv64 wheels since {escape(retired.since)}: '
+        f'install from PyPI (<code>pip install {name}</code>, <a href="{_pypi(retired.pypi)}">'
+        f"{name} on PyPI</a>). {reason}. Nothing is built here any more; the files below "
+        "stay available.</p>\n"
+        f"<details><summary>Evidence: {wheels} riscv64 wheel{'s' if wheels != 1 else ''} "
+        f"on PyPI</summary>\n<ul>\n{evidence}</ul>\n</details>\n"
+    )
+
+
+def _source_text(recipe: RecipeFacts) -> str:
+    pin = escape(recipe.pin)
+    if recipe.source == "pypi":
+        link = f"{_pypi(recipe.location)}{quote(recipe.version)}/"
+        return f'<a href="{link}">its sdist on PyPI</a> (sha256 <code>{pin}</code>)'
+    if recipe.source == "archive":
+        return f"the archive {_linked(recipe.location)} (sha256 <code>{pin}</code>)"
+    where = _linked(recipe.location)
+    commit = f"<code>{pin}</code>"
+    if recipe.location.startswith("https://github.com/"):
+        tree = recipe.location.removesuffix("/").removesuffix(".git") + f"/tree/{recipe.pin}"
+        commit = f'<a href="{escape(tree)}">{commit}</a>'
+    with_submodules = ", with its submodules at the commits it pins" if recipe.submodules else ""
+    return f"the git repository {where} at commit {commit}{with_submodules}"
+
+
+def _pypi(project: str) -> str:
+    return f"{PYPI_PROJECT}{quote(project)}/"
+
+
+_URL = re.compile(r"https?://[^\s<>\[\]]+")
+
+
+def _linked(text: str) -> str:
+    """``text`` escaped, its http(s) URLs made links (patch statuses, source URLs)."""
+    out, position = [], 0
+    for match in _URL.finditer(text):
+        url = match.group(0).rstrip(".,;)")
+        out.append(escape(text[position : match.start()]))
+        out.append(f'<a href="{escape(url)}">{escape(url)}</a>')
+        position = match.start() + len(url)
+    out.append(escape(text[position:]))
+    return "".join(out)
 
 
 def _compiler_text(compiler: str) -> str:

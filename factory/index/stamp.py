@@ -5,8 +5,8 @@ A run with nothing new compares this with the manifest and stops, without listin
 wheelhouse (300,000 names on a large one) or reading its catalog. It covers the
 wheelhouse directory (a wheel added or removed, by the factory or by hand, changes its
 mtime), the catalog (appended to: its size; replaced: its inode), the yanks file, every
-recipe file and every project's folder in the logs directory, and the hosting file of a
-published wheelhouse.
+recipe file, every patch file (project pages show their headers), every project's
+folder in the logs directory, and the hosting file of a published wheelhouse.
 
 Like git's index ("racy git"), a stamp taken right after an input's change is not
 trusted: a second change in the same clock tick would leave the mtime as it was. Such
@@ -30,7 +30,9 @@ from .yanks import YANKS_FILE
 RACY_NS = 100_000_000
 
 
-def inputs_stamp(wheelhouse: Path, recipes: Path | None, logs: Path | None) -> str:
+def inputs_stamp(
+    wheelhouse: Path, recipes: Path | None, logs: Path | None, patches: Path | None = None
+) -> str:
     """The stamp, or "" when it cannot be trusted (an input changed a moment ago)."""
     now = time.time_ns()
     parts = [
@@ -40,19 +42,27 @@ def inputs_stamp(wheelhouse: Path, recipes: Path | None, logs: Path | None) -> s
         _stat(wheelhouse / HOSTING_FILE),
     ]
     for directory in (recipes, logs):
-        if directory is None:
-            parts.append("-")
-            continue
-        parts.append(_stat(directory))
-        try:
-            names = sorted(os.listdir(directory))
-        except OSError:
-            continue
-        parts += [f"{name}:{_stat(directory / name)}" for name in names]
+        parts += _listing(directory)
+    if patches is not None:  # patches/<project>/<file>: a file edited in place too
+        for entry in _listing(patches)[1:]:
+            parts.append(entry)
+            parts += _listing(patches / entry.partition(":")[0])[1:]
     newest = max((int(p.rpartition(":")[2]) for p in parts if p[-1].isdigit()), default=0)
     if now - newest < RACY_NS:
         return ""
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _listing(directory: Path | None) -> list[str]:
+    """The directory's own stat, then each entry's as ``name:stat``."""
+    if directory is None:
+        return ["-"]
+    parts = [_stat(directory)]
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError:
+        return parts
+    return parts + [f"{name}:{_stat(directory / name)}" for name in names]
 
 
 def _stat(path: Path) -> str:
