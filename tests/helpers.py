@@ -9,6 +9,7 @@ import http.server
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -91,6 +92,22 @@ class Project:
             text=True,
             timeout=timeout,
         )
+
+    def succeed(self, *args: str, timeout: float = 600) -> str:
+        """Run `factory` and return its output; it must succeed."""
+        result = self.factory(*args, timeout=timeout)
+        assert result.returncode == 0, f"factory {' '.join(args)}:\n{result.stderr}"
+        return result.stdout
+
+    def publish_as_pages(self, state: Path, site: Path) -> None:
+        """`factory index` of a state directory, copied as GitHub Pages serves it (the
+        links followed) into ``site``."""
+        out = self.root / "index-out"
+        shutil.rmtree(out, ignore_errors=True)
+        wheelhouse, logs = str(state / "wheelhouse"), str(state / "builds")
+        self.succeed("index", "--wheelhouse", wheelhouse, "--logs", logs, "--out", str(out))
+        shutil.rmtree(site, ignore_errors=True)
+        shutil.copytree(out, site, symlinks=False)
 
     def wheelhouse_snapshot(self) -> dict[str, str]:
         if not self.wheelhouse.is_dir():

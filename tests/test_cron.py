@@ -7,7 +7,6 @@ new index has the old files and the new ones, and planning again finds nothing."
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -39,25 +38,9 @@ def recipe(name: str, fork: Path, commit: str, requires: str = "") -> str:
     )
 
 
-def run(project: Project, *args: str) -> str:
-    result = project.factory(*args, timeout=600)
-    assert result.returncode == 0, f"factory {' '.join(args)}:\n{result.stderr}"
-    return result.stdout
-
-
-def publish(project: Project, state: Path, site: Path) -> None:
-    """`factory index` of a state, copied as Pages would serve it (links followed)."""
-    out = project.root / "index-out"
-    shutil.rmtree(out, ignore_errors=True)
-    run(project, "index", "--wheelhouse", str(state / "wheelhouse"), "--logs",
-        str(state / "builds"), "--out", str(out))  # fmt: skip
-    shutil.rmtree(site, ignore_errors=True)
-    shutil.copytree(out, site, symlinks=False)
-
-
 def plan(project: Project, site: Path) -> dict[str, Any]:
     planned: dict[str, Any] = json.loads(
-        run(project, "plan", "--native", "--state", str(site), "--json")
+        project.succeed("plan", "--native", "--state", str(site), "--json")
     )
     return planned
 
@@ -70,10 +53,10 @@ def test_the_workflow_sequence_keeps_old_files_and_then_plans_nothing(tmp_path: 
     project.recipe("old", recipe("old", tmp_path / "forks" / "old", commits["old"]))
     # The published index before this run: it has old's wheel (built by an earlier run).
     first = tmp_path / "first-run"
-    run(project, "build", "--native", "--wheelhouse", str(first / "wheelhouse"),
+    project.succeed("build", "--native", "--wheelhouse", str(first / "wheelhouse"),
         "--logs", str(first / "builds"), "old")  # fmt: skip
     site = tmp_path / "site"
-    publish(project, first, site)
+    project.publish_as_pages(first, site)
     [old_wheel] = [p.name for p in (site / "files").glob("old-*.whl")]
 
     project.recipe("base", recipe("base", tmp_path / "forks" / "base", commits["base"]))
@@ -89,10 +72,9 @@ def test_the_workflow_sequence_keeps_old_files_and_then_plans_nothing(tmp_path: 
         for entry in layer["include"]:
             artifact = tmp_path / "artifacts" / f"build-{number}-{entry['package']}"
             if artifacts:  # the workflow downloads the earlier layers' artifacts first
-                run(project, "merge", *map(str, artifacts), "--into", str(artifact))
+                project.succeed("merge", *map(str, artifacts), "--into", str(artifact))
             result = json.loads(
-                run(
-                    project,
+                project.succeed(
                     "build",
                     "--native",
                     "--json",
@@ -107,10 +89,10 @@ def test_the_workflow_sequence_keeps_old_files_and_then_plans_nothing(tmp_path: 
             artifacts.append(artifact)
 
     state = tmp_path / "state"
-    run(project, "pull", str(site), "--into", str(state))
+    project.succeed("pull", str(site), "--into", str(state))
     summary = tmp_path / "summary.md"
-    run(project, "merge", *map(str, artifacts), "--into", str(state), "--summary", str(summary))
-    publish(project, state, site)
+    project.succeed("merge", *map(str, artifacts), "--into", str(state), "--summary", str(summary))
+    project.publish_as_pages(state, site)
 
     published = sorted(p.name for p in (site / "files").glob("*.whl"))
     assert old_wheel in published
@@ -133,10 +115,10 @@ def test_a_build_job_uses_its_published_dependencies_instead_of_building_them(
     project.recipe("base", recipe("base", forks / "base", commits["base"]))
     project.recipe("app", recipe("app", forks / "app", commits["app"], "base"))
     first = tmp_path / "first-run"
-    run(project, "build", "--native", "--wheelhouse", str(first / "wheelhouse"),
+    project.succeed("build", "--native", "--wheelhouse", str(first / "wheelhouse"),
         "--logs", str(first / "builds"), "app")  # fmt: skip
     site = tmp_path / "site"
-    publish(project, first, site)
+    project.publish_as_pages(first, site)
     [published_base] = (site / "files").glob("base-*.whl")
 
     (forks / "app" / "app" / "__init__.py").write_text('NAME = "app, again"\n')
@@ -149,11 +131,10 @@ def test_a_build_job_uses_its_published_dependencies_instead_of_building_them(
 
     artifact = tmp_path / "artifacts" / "build-0-app"
     projects = [arg for name in entry["requires"].split() for arg in ("--project", name)]
-    run(project, "pull", str(site), "--into", str(artifact), *projects)
+    project.succeed("pull", str(site), "--into", str(artifact), *projects)
     assert sorted(p.name for p in (artifact / "wheelhouse").glob("*.whl")) == [published_base.name]
     result = json.loads(
-        run(
-            project,
+        project.succeed(
             "build",
             "--native",
             "--json",

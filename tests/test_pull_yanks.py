@@ -5,7 +5,6 @@ recipes made is left to the recipes, which can take it back."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -15,22 +14,6 @@ from .index_helpers import add_wheel
 
 pytestmark = pytest.mark.integration
 SHA = "ab" * 32
-
-
-def run(project: Project, *args: str) -> str:
-    result = project.factory(*args, timeout=120)
-    assert result.returncode == 0, f"factory {' '.join(args)}:\n{result.stderr}"
-    return result.stdout
-
-
-def publish(project: Project, state: Path, site: Path) -> None:
-    """`factory index` of a state, copied as Pages serves it (links followed)."""
-    out = project.root / "index-out"
-    shutil.rmtree(out, ignore_errors=True)
-    run(project, "index", "--wheelhouse", str(state / "wheelhouse"), "--logs",
-        str(state / "builds"), "--out", str(out))  # fmt: skip
-    shutil.rmtree(site, ignore_errors=True)
-    shutil.copytree(out, site, symlinks=False)
 
 
 def yanked(site: Path, project: str) -> dict[str, object]:
@@ -47,10 +30,10 @@ def test_pull_keeps_yanks_by_command_and_leaves_recipe_yanks_to_the_recipes(
     first = tmp_path / "first"
     for name, version in (("demo", "1.0"), ("demo", "1.1"), ("other", "1.0")):
         add_wheel(first / "wheelhouse", tmp_path / "scratch" / name / version, name, version)
-    run(project, "yank", "demo==1.0", "--reason", "segfaults on K1",
+    project.succeed("yank", "demo==1.0", "--reason", "segfaults on K1",
         "--wheelhouse", str(first / "wheelhouse"))  # fmt: skip
     site = tmp_path / "site"
-    publish(project, first, site)
+    project.publish_as_pages(first, site)
     assert yanked(site, "demo") == {
         "demo-1.0-py3-none-any.whl": "segfaults on K1",
         "demo-1.1-py3-none-any.whl": False,
@@ -60,9 +43,9 @@ def test_pull_keeps_yanks_by_command_and_leaves_recipe_yanks_to_the_recipes(
     # The recipe takes its yank back; a fresh state is pulled and published again.
     project.recipe("other", recipe)
     state = tmp_path / "state"
-    out = run(project, "pull", str(site), "--into", str(state))
+    out = project.succeed("pull", str(site), "--into", str(state))
     assert out.strip().endswith("3 wheels fetched, 0 already there, 0 build files, 1 yanks carried")
-    publish(project, state, site)
+    project.publish_as_pages(state, site)
 
     assert yanked(site, "demo") == {
         "demo-1.0-py3-none-any.whl": "segfaults on K1",
@@ -72,9 +55,9 @@ def test_pull_keeps_yanks_by_command_and_leaves_recipe_yanks_to_the_recipes(
     yanks = (state / "wheelhouse" / "yanks.json").read_bytes()
 
     # Pulling again adds nothing, and a yank the state has of its own stays.
-    run(project, "yank", "demo==1.1", "--reason", "local", "--wheelhouse",
+    project.succeed("yank", "demo==1.1", "--reason", "local", "--wheelhouse",
         str(state / "wheelhouse"))  # fmt: skip
-    out = run(project, "pull", str(site), "--into", str(state))
+    out = project.succeed("pull", str(site), "--into", str(state))
     assert out.strip().endswith("0 wheels fetched, 3 already there, 0 build files")
     assert json.loads((state / "wheelhouse" / "yanks.json").read_text())["yanked"] == {
         **json.loads(yanks)["yanked"],
