@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ._fs import copy_atomically, write_atomically
-from .catalog import append_to_catalog, parse_line, read_catalog
+from .catalog import CatalogEntry, parse_line, read_catalog
 from .errors import ConfigError
 from .hashing import sha256_file
 from .records import RECORD_SUFFIX, read_record
 from .state import BUILDS_LISTING, builds_listing
+from .wheelhouse import put_wheel
 from .wheelmeta import METADATA_SUFFIX
 
 
@@ -63,7 +64,7 @@ class MergeReport:
 def merge(artifacts: Sequence[Path], state: Path) -> MergeReport:
     wheelhouse = state / "wheelhouse"
     builds = state / "builds"
-    planned: dict[str, tuple[Path, str]] = {}  # wheel name -> (artifact wheelhouse, line)
+    planned: dict[str, tuple[Path, CatalogEntry]] = {}  # wheel name -> (its artifact, line)
     unchanged = []
     for artifact in artifacts:
         source = artifact / "wheelhouse"
@@ -76,7 +77,8 @@ def merge(artifacts: Sequence[Path], state: Path) -> MergeReport:
         catalog = read_catalog(source) if source.is_dir() else {}
         for wheel in sorted(source.glob("*.whl")) if source.is_dir() else []:
             line = catalog.get(wheel.name)
-            if line is None or parse_line(line) is None:
+            entry = parse_line(line) if line is not None else None
+            if entry is None:
                 raise ConfigError(
                     f"{wheel}: no catalog line in its artifact; nothing was merged",
                     hint="merge the directories `factory build` wrote, or `factory adopt` it",
@@ -94,17 +96,11 @@ def merge(artifacts: Sequence[Path], state: Path) -> MergeReport:
                 if existing.exists():
                     unchanged.append(wheel.name)
                 continue
-            planned[wheel.name] = (source, line)
+            planned[wheel.name] = (source, entry)
     wheelhouse.mkdir(parents=True, exist_ok=True)
-    for name, (source, line) in sorted(planned.items()):
-        for suffix in (METADATA_SUFFIX, RECORD_SUFFIX):
-            companion = source / (name + suffix)
-            if companion.is_file():
-                copy_atomically(companion, wheelhouse / (name + suffix))
-        entry = parse_line(line)
-        assert entry is not None
-        append_to_catalog(wheelhouse, [entry])
-        copy_atomically(source / name, wheelhouse / name)  # last: readers see it complete
+    for name, (source, entry) in sorted(planned.items()):
+        metadata, record = (_read(source / (name + s)) for s in (METADATA_SUFFIX, RECORD_SUFFIX))
+        put_wheel(wheelhouse, entry, source / name, metadata, record)
     copied = 0
     merged = []
     for artifact in artifacts:
@@ -118,6 +114,10 @@ def merge(artifacts: Sequence[Path], state: Path) -> MergeReport:
     builds.mkdir(parents=True, exist_ok=True)
     write_atomically(builds / BUILDS_LISTING, builds_listing(builds))
     return MergeReport(tuple(sorted(planned)), tuple(sorted(set(unchanged))), copied, tuple(merged))
+
+
+def _read(path: Path) -> bytes | None:
+    return path.read_bytes() if path.is_file() else None
 
 
 def _merged_build(path: Path) -> list[MergedBuild]:

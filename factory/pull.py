@@ -20,12 +20,13 @@ from pathlib import Path
 from packaging.utils import parse_wheel_filename
 
 from ._fs import write_atomically
-from .catalog import CatalogEntry, append_to_catalog, read_catalog
+from .catalog import CatalogEntry, read_catalog
 from .errors import SourceError
 from .index import layout
 from .index.yanks import YANKS_FILE, add_yanks, parse_yanks
 from .records import RECORD_SUFFIX, BuildRecord
 from .state import BUILDS_LISTING, IndexReader, open_index, parse_listing, project_files, resolve
+from .wheelhouse import put_wheel
 from .wheelmeta import METADATA_SUFFIX
 
 
@@ -62,9 +63,7 @@ def pull(location: str, state: Path, projects: Collection[str] | None = None) ->
                 )
             metadata = _fetch(reader, path + METADATA_SUFFIX, reader.where)
             record_bytes = reader.read(path + RECORD_SUFFIX)
-            write_atomically(wheelhouse / (name + METADATA_SUFFIX), metadata)
             if record_bytes is not None:
-                write_atomically(wheelhouse / (name + RECORD_SUFFIX), record_bytes)
                 entry = CatalogEntry.from_record(BuildRecord.from_json(record_bytes.decode()))
             else:  # adopted: no build record, no upload time
                 version = str(parse_wheel_filename(name)[1])
@@ -73,8 +72,7 @@ def pull(location: str, state: Path, projects: Collection[str] | None = None) ->
                     hashlib.sha256(metadata).hexdigest(),
                     str(file.get("requires-python") or ""), "", "",
                 )  # fmt: skip
-            append_to_catalog(wheelhouse, [entry])
-            write_atomically(wheelhouse / name, wheel)
+            put_wheel(wheelhouse, entry, wheel, metadata, record_bytes)
             fetched.append(name)
         copied = 0
         listing = reader.read(f"{layout.LOGS_LINK}/{BUILDS_LISTING}")

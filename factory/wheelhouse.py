@@ -11,21 +11,35 @@ from .wheelmeta import METADATA_SUFFIX
 
 
 def add_to_wheelhouse(wheelhouse: Path, wheel: Path, metadata: bytes, record: BuildRecord) -> bool:
-    """Add the wheel, its metadata, record and catalog line; return True if an existing
-    wheel was kept.
+    """Add a wheel built here with its metadata, record and catalog line; return True if
+    an existing wheel was kept (published names never change content)."""
+    if (wheelhouse / wheel.name).exists():
+        return True
+    entry = CatalogEntry.from_record(record)
+    put_wheel(wheelhouse, entry, wheel, metadata, record.to_json().encode())
+    return False
+
+
+def put_wheel(
+    wheelhouse: Path,
+    entry: CatalogEntry,
+    wheel: Path | bytes,
+    metadata: bytes | None,
+    record: bytes | None,
+) -> None:
+    """Write a wheel (a file to copy, or its bytes) beside its ``.metadata`` and build
+    record, with its catalog line.
 
     Metadata, record and catalog line land first and the wheel last, by rename: a killed
-    build leaves either nothing or files without their wheel, which readers ignore. A
-    file name that already exists keeps its bytes (published names never change content).
+    run leaves either nothing or files without their wheel, which readers ignore.
     """
     wheelhouse.mkdir(parents=True, exist_ok=True)
-    destination = wheelhouse / wheel.name
-    if destination.exists():
-        return True
-    write_atomically(destination.with_name(destination.name + METADATA_SUFFIX), metadata)
-    write_atomically(
-        destination.with_name(destination.name + RECORD_SUFFIX), record.to_json().encode()
-    )
-    append_to_catalog(wheelhouse, [CatalogEntry.from_record(record)])
-    copy_atomically(wheel, destination)
-    return False
+    destination = wheelhouse / entry.filename
+    for suffix, data in ((METADATA_SUFFIX, metadata), (RECORD_SUFFIX, record)):
+        if data is not None:
+            write_atomically(destination.with_name(destination.name + suffix), data)
+    append_to_catalog(wheelhouse, [entry])
+    if isinstance(wheel, bytes):
+        write_atomically(destination, wheel)
+    else:
+        copy_atomically(wheel, destination)
