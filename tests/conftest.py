@@ -14,9 +14,12 @@ Unmarked tests are unit tests: they never start a process (a guard refuses
 from __future__ import annotations
 
 import subprocess
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from factory.builders.userland import Userland
 
 SLOW_TIERS = ("integration", "userland", "network")
 
@@ -39,3 +42,14 @@ def no_subprocess_in_unit_tests(request: pytest.FixtureRequest) -> None:
 
     monkeypatch: pytest.MonkeyPatch = request.getfixturevalue("monkeypatch")
     monkeypatch.setattr(subprocess, "Popen", refuse)
+
+
+@pytest.fixture(scope="module")
+def userland(tmp_path_factory: pytest.TempPathFactory) -> Userland:
+    """The riscv64 userland, from the cache when a previous run left it (one per module:
+    its log goes with the module's temporary files)."""
+    from factory.builders.userland import ensure_userland
+    from factory.workspace import default_cache_dir
+
+    log = tmp_path_factory.mktemp("userland-log") / "userland.log"
+    return ensure_userland(default_cache_dir(), log)

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from factory.builders import companion as cp
-from factory.builders.userland import Userland, ensure_userland
+from factory.builders.userland import Userland
 from factory.workspace import default_cache_dir
 
 from .helpers import TINY_PATCH, Project, make_tiny_fork, tiny_recipe
@@ -90,12 +90,6 @@ CHECK = (
     "assert x.sorted_words('pear apple fig') == 'apple fig pear'; "
     "print('ok')"
 )
-
-
-@pytest.fixture(scope="module")
-def userland(tmp_path_factory: pytest.TempPathFactory) -> Userland:
-    log = tmp_path_factory.mktemp("userland-log") / "userland.log"
-    return ensure_userland(default_cache_dir(), log)
 
 
 @pytest.fixture(scope="module")

@@ -38,6 +38,16 @@ def recipe(name: str, fork: Path, commit: str, requires: str = "") -> str:
     )
 
 
+def build_into(project: Project, artifact: Path, package: str) -> list[dict[str, Any]]:
+    """A build job: `factory build --json` into its own artifact directory."""
+    wheelhouse, logs = str(artifact / "wheelhouse"), str(artifact / "builds")
+    output = project.succeed(
+        "build", "--native", "--json", "--wheelhouse", wheelhouse, "--logs", logs, package
+    )
+    results: list[dict[str, Any]] = json.loads(output)
+    return results
+
+
 def plan(project: Project, site: Path) -> dict[str, Any]:
     planned: dict[str, Any] = json.loads(
         project.succeed("plan", "--native", "--state", str(site), "--json")
@@ -73,18 +83,7 @@ def test_the_workflow_sequence_keeps_old_files_and_then_plans_nothing(tmp_path: 
             artifact = tmp_path / "artifacts" / f"build-{number}-{entry['package']}"
             if artifacts:  # the workflow downloads the earlier layers' artifacts first
                 project.succeed("merge", *map(str, artifacts), "--into", str(artifact))
-            result = json.loads(
-                project.succeed(
-                    "build",
-                    "--native",
-                    "--json",
-                    "--wheelhouse",
-                    str(artifact / "wheelhouse"),
-                    "--logs",
-                    str(artifact / "builds"),
-                    entry["package"],
-                )
-            )
+            result = build_into(project, artifact, entry["package"])
             assert [r["action"] for r in result if r["project"] == entry["package"]] == ["built"]
             artifacts.append(artifact)
 
@@ -133,18 +132,7 @@ def test_a_build_job_uses_its_published_dependencies_instead_of_building_them(
     projects = [arg for name in entry["requires"].split() for arg in ("--project", name)]
     project.succeed("pull", str(site), "--into", str(artifact), *projects)
     assert sorted(p.name for p in (artifact / "wheelhouse").glob("*.whl")) == [published_base.name]
-    result = json.loads(
-        project.succeed(
-            "build",
-            "--native",
-            "--json",
-            "--wheelhouse",
-            str(artifact / "wheelhouse"),
-            "--logs",
-            str(artifact / "builds"),
-            "app",
-        )
-    )
+    result = build_into(project, artifact, "app")
     actions = {r["project"]: r["action"] for r in result}
     assert actions == {"base": "up-to-date", "app": "built"}
     pulled = artifact / "wheelhouse" / published_base.name

@@ -23,7 +23,7 @@ from factory.progress import Progress
 from factory.records import BuildRecord, WheelFile
 from factory.workspace import Workspace
 
-from .test_plan import SHA, FakeHost, Project
+from .test_plan import SHA, FakeHost, Project, fake_record
 
 
 @pytest.fixture
@@ -55,15 +55,8 @@ class FakeSteps:
         if build.name in self.failing:
             raise self.failing[build.name]
         self.built.append(build.name)
-        recipe = build.loaded.recipe
-        return BuildRecord(
-            project=recipe.name,
-            version=recipe.version,
-            build_number=recipe.build_number,
-            fingerprint=build.fingerprint,
-            inputs=build.inputs,
-            builder="fake-riscv64",
-            started="2026-03-02T10:00:00+00:00",
+        return fake_record(
+            build,
             outcome="success",
             wheel=WheelFile(f"{build.name}-1.0-py3-none-any.whl", SHA, 3),
             log=f"/logs/{build.name}.log",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from packaging.utils import NormalizedName
@@ -99,20 +100,27 @@ class Project:
         filename = (
             f"{build.name}-{recipe.version}-{recipe.build_number}-cp313-cp313-linux_riscv64.whl"
         )
-        record = BuildRecord(
-            project=recipe.name,
-            version=recipe.version,
-            build_number=recipe.build_number,
-            fingerprint=build.fingerprint,
-            inputs=build.inputs,
-            builder="fake-riscv64",
-            started="2026-03-02T10:00:00+00:00",
-            outcome="success",
-            wheel=WheelFile(filename, SHA, 5),
-        )
+        record = fake_record(build, outcome="success", wheel=WheelFile(filename, SHA, 5))
         (self.wheelhouse / (filename + RECORD_SUFFIX)).write_text(record.to_json())
         (self.wheelhouse / filename).write_bytes(b"wheel")
         return filename
+
+
+def fake_record(
+    build: PlannedBuild, started: str = "2026-03-02T10:00:00+00:00", **fields: Any
+) -> BuildRecord:
+    """The record a fake riscv64 builder leaves for a planned build."""
+    recipe = build.loaded.recipe
+    return BuildRecord(
+        project=recipe.name,
+        version=recipe.version,
+        build_number=recipe.build_number,
+        fingerprint=build.fingerprint,
+        inputs=build.inputs,
+        builder="fake-riscv64",
+        started=started,
+        **fields,
+    )
 
 
 def summary(planned: Sequence[PlannedBuild]) -> list[tuple[str, str, str]]:

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from packaging.utils import canonicalize_name
 
-from factory.builders.userland import Userland, ensure_userland
+from factory.builders.userland import Userland
 from factory.index.inputs import PYPI_SIMPLE
 from factory.recipe import load_recipes
 from factory.workspace import default_cache_dir
@@ -58,12 +58,6 @@ def proven_set() -> tuple[str, ...]:
     if wanted == "all":
         return FULL_SET
     return tuple(name for name in wanted.split(",") if name) or CI_SET
-
-
-@pytest.fixture(scope="module")
-def userland(tmp_path_factory: pytest.TempPathFactory) -> Userland:
-    log = tmp_path_factory.mktemp("userland-log") / "userland.log"
-    return ensure_userland(default_cache_dir(), log)
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from factory.builders.userland import Userland, ensure_userland
+from factory.builders.userland import Userland
 from factory.workspace import default_cache_dir
 
 from .helpers import Project, serve_directory
@@ -28,12 +28,6 @@ pytestmark = [
 ]
 REPO = Path(__file__).resolve().parent.parent
 RISCV64_POLICY = "manylinux_2_"
-
-
-@pytest.fixture(scope="module")
-def userland(tmp_path_factory: pytest.TempPathFactory) -> Userland:
-    log = tmp_path_factory.mktemp("userland-log") / "userland.log"
-    return ensure_userland(default_cache_dir(), log)
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from factory.stale import StaleReport, find_stale, pinned_tools
 from factory.state import builds_listing, local_state, read_state
 
 from .helpers import TINY_PATCH
-from .test_plan import SHA, TOOLCHAIN, FakeHost, Project
+from .test_plan import SHA, TOOLCHAIN, FakeHost, Project, fake_record
 
 OTHER_SHA = "fedcba9876543210" * 4
 TOOLS = {"pip": "26.3"}
@@ -48,16 +48,7 @@ def publish_all(project: Project, *names: str, host: FakeHost | None = None) -> 
 def fail(project: Project, build: PlannedBuild, error: str, started: str) -> None:
     """A failed build's record in the logs directory, as execute() leaves it."""
     recipe = build.loaded.recipe
-    record = BuildRecord(
-        project=recipe.name,
-        version=recipe.version,
-        build_number=recipe.build_number,
-        fingerprint=build.fingerprint,
-        inputs=build.inputs,
-        builder="fake-riscv64",
-        started=started,
-        error=error,
-    )
+    record = fake_record(build, started, error=error)
     folder = logs(project) / build.name
     folder.mkdir(parents=True, exist_ok=True)
     stem = f"{recipe.version}-{recipe.build_number}-{build.fingerprint[:12]}"
