@@ -12,11 +12,32 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Protocol
 
 # Published files must be readable by the web server whatever the umask
 # (mkstemp creates 0600).
 PUBLISHED_MODE = 0o644
 TEMP_PREFIX = ".tmp-"
+
+
+class DirectoryObserver(Protocol):
+    """Told just before and just after each change a write makes to the directory
+    (creating its temporary file, renaming it into place): see catalog.DirectoryWatch."""
+
+    def before(self) -> None: ...
+
+    def after(self) -> None: ...
+
+
+class _Unobserved:
+    def before(self) -> None:
+        pass
+
+    def after(self) -> None:
+        pass
+
+
+UNOBSERVED = _Unobserved()
 
 
 def replace(source: str | Path, destination: str | Path) -> None:
@@ -33,34 +54,44 @@ def fsync_directory(directory: str | Path) -> None:
         os.close(fd)
 
 
-def write_atomically(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, data: bytes, observer: DirectoryObserver = UNOBSERVED) -> None:
     """Temp file in the same directory, fsync, rename, fsync the directory."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    observer.before()
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX)
+    observer.after()
     try:
         os.fchmod(fd, PUBLISHED_MODE)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        observer.before()
         replace(temp, path)
+        observer.after()
     except BaseException:
         os.unlink(temp)
         raise
     fsync_directory(path.parent)
 
 
-def copy_atomically(source: Path, destination: Path) -> None:
+def copy_atomically(
+    source: Path, destination: Path, observer: DirectoryObserver = UNOBSERVED
+) -> None:
     """Copy ``source`` to ``destination`` the same way: all of it appears at once, or nothing."""
     destination.parent.mkdir(parents=True, exist_ok=True)
+    observer.before()
     fd, temp = tempfile.mkstemp(dir=destination.parent, prefix=TEMP_PREFIX)
+    observer.after()
     try:
         os.fchmod(fd, PUBLISHED_MODE)
         with os.fdopen(fd, "wb") as handle, source.open("rb") as original:
             shutil.copyfileobj(original, handle, 1 << 20)
             handle.flush()
             os.fsync(handle.fileno())
+        observer.before()
         replace(temp, destination)
+        observer.after()
     except BaseException:
         os.unlink(temp)
         raise

@@ -8,14 +8,23 @@ in the wheelhouse, and the last line for a file name wins.
 
 Tab-separated rather than JSON lines: splitting is five times cheaper than decoding,
 and only the free-text fields (project, Requires-Python, log) can ever need escaping.
+
+After each wheel it adds, ``put_wheel`` appends a comment line with the wheelhouse
+directory's state (inode and mtime) before and after the addition, when nothing else
+changed the directory in between (``DirectoryWatch``). When those lines chain from the
+state a run of the index last listed to the directory's state now, every change since
+is one the catalog announces, and the index need not list 300,000 names to find a wheel
+deleted or dropped in by hand (``accounts_for``); any other change breaks the chain, and
+the index lists the directory as before.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
@@ -28,6 +37,8 @@ CATALOG_FILE = "catalog.tsv"
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 _ESCAPED = re.compile(r"\\(.)")
 _UNESCAPES = {"\\": "\\", "t": "\t", "n": "\n", "r": "\r"}
+# A comment line: the wheelhouse directory's state before and after one addition.
+_ADDITION = "#added\t"
 
 
 class CatalogEntry(NamedTuple):
@@ -109,6 +120,10 @@ class CatalogRead(NamedTuple):
     lines: dict[str, tuple[int, str]]  # file name -> byte offset and text of its newest line
     inode: int  # the catalog is only appended to: a new inode means it was replaced
     end: int  # the offset after the last complete line: where the next read starts
+    # The wheelhouse directory's states ("inode:mtime_ns") before and after each addition
+    # recorded in these lines, in order; None when a wheel's line follows the last one
+    # (its addition is still under way, or was killed).
+    additions: tuple[tuple[str, str], ...] | None = ()
 
 
 def read_catalog_lines(wheelhouse: Path) -> CatalogRead:
@@ -148,13 +163,75 @@ def _read_lines(path: Path, handle: BinaryIO, start: int) -> CatalogRead:
     except UnicodeDecodeError as exc:
         raise _not_utf8(path, start + exc.start, exc.reason) from None
     lines: dict[str, tuple[int, str]] = {}
+    additions: list[tuple[str, str]] = []
+    settled = True  # no wheel line after the last addition's
     offset = start
     for line in text.split("\n")[:-1]:
         if not line.startswith("#"):
             lines[line[: line.find("\t")]] = (offset, line)
+            settled = False
+        elif line.startswith(_ADDITION):
+            # (A damaged line pairs states no addition left: it breaks the chain.)
+            before, _, after = line[len(_ADDITION) :].partition("\t")
+            additions.append((before, after))
+            settled = True
         # Byte offsets: a line's length in characters is its length in bytes when ASCII.
         offset += (len(line) if line.isascii() else len(line.encode())) + 1
-    return CatalogRead(lines, os.fstat(handle.fileno()).st_ino, offset)
+    inode = os.fstat(handle.fileno()).st_ino
+    return CatalogRead(lines, inode, offset, tuple(additions) if settled else None)
+
+
+class CatalogPosition(NamedTuple):
+    """Where a run of the index stopped reading the catalog, and the wheelhouse
+    directory's state ("inode:mtime_ns") its wheels were found in ("" when that state
+    was too fresh to trust: see stamp.py): where the next run starts."""
+
+    inode: int
+    end: int
+    directory: str = ""
+
+
+def directory_state(path: Path) -> str:
+    """The directory's inode and mtime: every entry added, removed or renamed changes it."""
+    info = os.stat(path)
+    return f"{info.st_ino}:{info.st_mtime_ns}"
+
+
+def accounts_for(read: CatalogRead, before: str, after: str) -> bool:
+    """Whether the additions recorded in ``read`` are every change of the wheelhouse
+    directory from state ``before`` to state ``after``: each began where the previous one
+    left it, and no wheel's line follows the last (an addition still under way)."""
+    if read.additions is None or not before:
+        return False
+    state = before
+    for started, ended in read.additions:
+        if started != state:
+            return False
+        state = ended
+    return state == after
+
+
+class DirectoryWatch:
+    """The wheelhouse directory's state around one addition's own changes to it (the
+    ``DirectoryObserver`` of its writes): ``intact`` while nothing else changed it in
+    between. (A change by hand in the very clock tick of one of the addition's own, after
+    it, is not seen; kernels with fine-grained timestamps, Linux 6.13 on, give it a
+    later mtime.)"""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.first = self.last = directory_state(directory)
+        self.intact = True
+
+    def before(self) -> None:
+        if directory_state(self.directory) != self.last:
+            self.intact = False
+
+    def after(self) -> None:
+        self.last = directory_state(self.directory)
+
+    def line(self) -> str:
+        return f"{_ADDITION}{self.first}\t{self.last}\n"
 
 
 def read_line_at(handle: BinaryIO, offset: int) -> str:
@@ -176,19 +253,29 @@ def _not_utf8(path: Path, position: int, reason: str) -> ConfigError:
 def append_to_catalog(wheelhouse: Path, entries: Iterable[CatalogEntry]) -> None:
     """Append lines durably, one writer at a time (builds and index runs may overlap)."""
     data = "".join(entry.line() for entry in entries)
-    if not data:
-        return
+    if data:
+        with catalog_appender(wheelhouse) as append:
+            append(data)
+
+
+@contextlib.contextmanager
+def catalog_appender(wheelhouse: Path) -> Iterator[Callable[[str], None]]:
+    """Hold the catalog's lock (for a whole addition) and append durably with it."""
     fd = os.open(wheelhouse / CATALOG_FILE, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        size = os.fstat(fd).st_size
-        if size == 0:
-            data = _HEADER + data
-        elif os.pread(fd, 1, size - 1) != b"\n":
-            data = "\n" + data  # end a line a killed writer left unfinished: it stays unparsed
-        view = memoryview(data.encode())
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fsync(fd)
+        yield lambda data: _append(fd, data)
     finally:
         os.close(fd)  # releases the lock
+
+
+def _append(fd: int, data: str) -> None:
+    size = os.fstat(fd).st_size
+    if size == 0:
+        data = _HEADER + data
+    elif os.pread(fd, 1, size - 1) != b"\n":
+        data = "\n" + data  # end a line a killed writer left unfinished: it stays unparsed
+    view = memoryview(data.encode())
+    while view:
+        view = view[os.write(fd, view) :]
+    os.fsync(fd)

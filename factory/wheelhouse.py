@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ._fs import copy_atomically, write_atomically
-from .catalog import CatalogEntry, append_to_catalog
+from .catalog import CatalogEntry, DirectoryWatch, catalog_appender
 from .records import RECORD_SUFFIX, BuildRecord
 from .wheelmeta import METADATA_SUFFIX
 
@@ -31,15 +31,21 @@ def put_wheel(
     record, with its catalog line.
 
     Metadata, record and catalog line land first and the wheel last, by rename: a killed
-    run leaves either nothing or files without their wheel, which readers ignore.
+    run leaves either nothing or files without their wheel, which readers ignore. Then,
+    when nothing else changed the directory meanwhile, the line that tells the index
+    this addition is all that changed it (see the catalog). One addition at a time.
     """
     wheelhouse.mkdir(parents=True, exist_ok=True)
     destination = wheelhouse / entry.filename
-    for suffix, data in ((METADATA_SUFFIX, metadata), (RECORD_SUFFIX, record)):
-        if data is not None:
-            write_atomically(destination.with_name(destination.name + suffix), data)
-    append_to_catalog(wheelhouse, [entry])
-    if isinstance(wheel, bytes):
-        write_atomically(destination, wheel)
-    else:
-        copy_atomically(wheel, destination)
+    with catalog_appender(wheelhouse) as append:
+        watch = DirectoryWatch(wheelhouse)
+        for suffix, data in ((METADATA_SUFFIX, metadata), (RECORD_SUFFIX, record)):
+            if data is not None:
+                write_atomically(destination.with_name(destination.name + suffix), data, watch)
+        append(entry.line())
+        if isinstance(wheel, bytes):
+            write_atomically(destination, wheel, watch)
+        else:
+            copy_atomically(wheel, destination, watch)
+        if watch.intact:
+            append(watch.line())

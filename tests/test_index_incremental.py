@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+import factory.wheelhouse
 from factory.catalog import CATALOG_FILE
 from factory.errors import ConfigError
 from factory.index import IndexOptions, IndexReport, generate_index
+from factory.index.stamp import RACY_NS
 from factory.index.yanks import yank
 
 from .index_helpers import add_wheel
@@ -23,6 +26,13 @@ SIDE_FILES = ("", ".metadata", ".build.json")
 
 def index(wheelhouse: Path, out: Path) -> IndexReport:
     return generate_index(IndexOptions(wheelhouse=wheelhouse, out=out))
+
+
+def settle_then_index(wheelhouse: Path, out: Path) -> IndexReport:
+    """Wait until the wheelhouse's last change is old enough to be trusted (stamp.py),
+    then index: the next run may then take the catalog's word for what changed since."""
+    time.sleep(RACY_NS / 1e9 + 0.02)
+    return index(wheelhouse, out)
 
 
 def pages(out: Path) -> dict[str, bytes]:
@@ -72,10 +82,15 @@ def test_each_kind_of_change_gives_the_pages_of_a_fresh_index(
         for suffix in SIDE_FILES:
             shutil.copy2(kept / f"{gamma}{suffix}", wheelhouse)
 
+    def delete_by_hand_then_add() -> None:
+        remove_by_hand(wheelhouse, "beta-1.1-py3-none-any.whl")
+        add_wheel(wheelhouse, scratch, "beta", "1.2")
+
     changes: dict[str, Callable[[], object]] = {
         "a wheel added": lambda: add_wheel(wheelhouse, scratch, "beta", "1.1"),
         "a new project": lambda: add_wheel(wheelhouse, scratch, "delta", "2.0"),
         "a wheel deleted by hand": lambda: remove_by_hand(wheelhouse, "alpha-1.0-py3-none-any.whl"),
+        "a wheel deleted by hand, then one added": delete_by_hand_then_add,
         "a wheel put back by hand": put_gamma_back,
         "a yank": lambda: yank(wheelhouse, "beta==1.0", "broken"),
         "a project's last wheel deleted": lambda: remove_by_hand(
@@ -84,12 +99,53 @@ def test_each_kind_of_change_gives_the_pages_of_a_fresh_index(
     }
     for what, change in changes.items():
         change()
-        report = index(wheelhouse, out)
+        report = settle_then_index(wheelhouse, out)
         assert report.written, what  # the change is published
         assert_same_as_a_fresh_index(wheelhouse, out, tmp_path / "fresh")
     assert "gamma-0.1" in (out / "simple/gamma/index.html").read_text()
     assert "alpha-1.0" not in (out / "simple/alpha/index.html").read_text()
+    assert "beta-1.1" not in (out / "simple/beta/index.html").read_text()
     assert not (out / "simple/delta").exists()
+
+
+def test_wheels_the_factory_added_are_found_without_listing_the_wheelhouse(
+    wheelhouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "index"
+    settle_then_index(wheelhouse, out)
+    add_wheel(wheelhouse, tmp_path / "more", "beta", "1.1")
+    add_wheel(wheelhouse, tmp_path / "more", "delta", "2.0")
+    listdir = os.listdir
+
+    def no_wheelhouse_listing(path: str | os.PathLike[str] = ".") -> list[str]:
+        assert Path(path) != wheelhouse, "the wheelhouse was listed"
+        return listdir(path)
+
+    monkeypatch.setattr(os, "listdir", no_wheelhouse_listing)
+    report = index(wheelhouse, out)
+    monkeypatch.undo()
+    assert report.rendered == ("beta", "delta")
+    assert_same_as_a_fresh_index(wheelhouse, out, tmp_path / "fresh")
+
+
+def test_a_wheel_deleted_by_hand_while_the_factory_adds_one_is_noticed(
+    wheelhouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "index"
+    settle_then_index(wheelhouse, out)
+    copy = factory.wheelhouse.copy_atomically
+
+    def delete_alpha_then_copy(*args: object, **kwargs: object) -> None:
+        remove_by_hand(wheelhouse, "alpha-1.0-py3-none-any.whl")  # between two of its writes
+        copy(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(factory.wheelhouse, "copy_atomically", delete_alpha_then_copy)
+    add_wheel(wheelhouse, tmp_path / "more", "beta", "1.1")
+    monkeypatch.undo()
+    index(wheelhouse, out)
+    assert "alpha-1.0" not in (out / "simple/alpha/index.html").read_text()
+    assert "beta-1.1" in (out / "simple/beta/index.html").read_text()
+    assert_same_as_a_fresh_index(wheelhouse, out, tmp_path / "fresh")
 
 
 def test_a_replaced_catalog_is_read_again_whole(wheelhouse: Path, tmp_path: Path) -> None:
@@ -112,9 +168,9 @@ def test_a_cut_catalog_is_noticed_and_refused(wheelhouse: Path, tmp_path: Path) 
     index(wheelhouse, out)
     before = pages(out)
     catalog = wheelhouse / CATALOG_FILE
-    lines = catalog.read_text().splitlines(keepends=True)
+    text = catalog.read_text()
     with open(catalog, "r+") as handle:  # same inode, shorter: gamma's line is gone
-        handle.truncate(len("".join(lines[:-1]).encode()))
+        handle.truncate(len(text[: text.index("\ngamma-0.1") + 1].encode()))
     with pytest.raises(ConfigError) as error:
         index(wheelhouse, out)
     assert "gamma-0.1-py3-none-any.whl: a wheel without a line in" in error.value.message

@@ -339,7 +339,7 @@ def test_refuses_to_overwrite_files_it_did_not_write(wheelhouse: Path, tmp_path:
     [
         ("uncatalogued", r"theta-1\.0-py3-none-any\.whl: a wheel without a line in"),
         ("collision", r"project names 'Beta' and 'beta' collide after normalization"),
-        ("not-utf8", r"catalog\.tsv:6: not UTF-8"),
+        ("not-utf8", r"catalog\.tsv:10: not UTF-8"),
     ],
 )
 def test_bad_input_is_one_clear_error_and_the_index_is_intact(

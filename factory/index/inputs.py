@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+import time
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
@@ -17,7 +18,10 @@ from packaging.utils import NormalizedName, canonicalize_name
 
 from ..catalog import (
     CATALOG_FILE,
+    CatalogPosition,
     CatalogRead,
+    accounts_for,
+    directory_state,
     parse_line,
     read_catalog_lines,
     read_catalog_tail,
@@ -25,8 +29,9 @@ from ..catalog import (
 )
 from ..errors import ConfigError
 from . import layout
-from .hosting import load_hosting
+from .hosting import Hosting, load_hosting
 from .model import Build, PatchFacts, RecipeFacts, Retired, WheelInput
+from .stamp import RACY_NS
 from .writer import Wheels
 from .yanks import yank_key
 
@@ -44,7 +49,7 @@ class Wheelhouse:
     path: Path
     projects: dict[NormalizedName, Wheels]  # by normalized project name, sorted
     lines: dict[str, tuple[int, str]]  # file name -> offset and text of lines read so far
-    catalog: tuple[int, int]  # the catalog's inode and the offset this run read it to
+    catalog: CatalogPosition  # where this run read the catalog to, and the directory's state
     hosted: dict[str, str] = field(default_factory=dict)  # wheel -> URL (hosting.py)
     # Wheels removed on purpose, by project: (file name, reason), sorted.
     removed: dict[NormalizedName, list[tuple[str, str]]] = field(default_factory=dict)
@@ -66,7 +71,7 @@ class Wheelhouse:
             return [(wheel, self.lines[wheel][1]) for wheel in wheels]
         path = self.path / CATALOG_FILE
         with open(path, "rb") as handle:
-            if os.fstat(handle.fileno()).st_ino != self.catalog[0]:
+            if os.fstat(handle.fileno()).st_ino != self.catalog.inode:
                 raise ConfigError(
                     f"{path} was replaced while the index was read",
                     hint="run `factory index` again",
@@ -75,42 +80,44 @@ class Wheelhouse:
 
 
 def scan_wheelhouse(
-    wheelhouse: Path, known: Mapping[str, Wheels], catalog: tuple[int, int] | None
+    wheelhouse: Path, known: Mapping[str, Wheels], catalog: CatalogPosition | None
 ) -> Wheelhouse:
     """Every wheel of the wheelhouse, grouped by normalized project name (from the file
     name); raise ConfigError for a wheel the catalog does not know.
 
     ``known`` and ``catalog`` are what the previous run found: the wheels it saw, and
-    how far it read the catalog. When the catalog still continues there, only the lines
-    appended since are read, and the listing is compared with the known wheels (a wheel
-    deleted by hand changes its project); anything unexpected falls back to reading the
-    whole catalog. The listing itself stays: it is how a wheel deleted by hand is seen.
+    where it stopped. When the catalog still continues there, only the lines appended
+    since are read. When they also account for every change of the directory since
+    (catalog.accounts_for), they are all the news; otherwise the directory is listed
+    and compared with the known wheels (a wheel deleted by hand changes its project).
+    Anything unexpected falls back to reading the whole catalog.
 
     With a ``hosting.json`` (a published wheelhouse), a wheel hosted at a URL counts
     even when its file is not here, and a wheel removed on purpose never counts."""
     try:
-        names = os.listdir(wheelhouse)
+        directory = directory_state(wheelhouse)  # before anything in it is read
     except FileNotFoundError:
         raise ConfigError(
             f"wheelhouse {wheelhouse} does not exist",
             hint="run `factory build` first, or pass --wheelhouse",
         ) from None
-    # Slicing beats endswith over 300,000 names; hidden names are dropped below.
-    listed = {n for n in names if n[-4:] == ".whl"}
+    fresh = time.time_ns() - int(directory.rpartition(":")[2]) < RACY_NS
+    trusted = "" if fresh else directory
     hosting = load_hosting(wheelhouse)
-    if hosting.hosted or hosting.removed:
-        listed = (listed | hosting.hosted.keys()) - hosting.removed.keys()
     removed: dict[NormalizedName, list[tuple[str, str]]] = {}
     for name, removal in sorted(hosting.removed.items()):
         removed.setdefault(_ProjectNames()(name), []).append((name, removal.reason))
-    if catalog is not None:
-        tail = read_catalog_tail(wheelhouse, *catalog)
-        if tail is not None:
-            found = _update(wheelhouse, known, listed, tail)
-            if found is not None:
-                return replace(found, hosted=dict(hosting.hosted), removed=removed)
+    tail = read_catalog_tail(wheelhouse, catalog.inode, catalog.end) if catalog else None
+    if catalog is not None and tail is not None:
+        if accounts_for(tail, catalog.directory, directory):
+            found = _update(wheelhouse, known, tail, None, hosting.removed.keys())
+        else:
+            found = _update(wheelhouse, known, tail, _listed(wheelhouse, hosting), ())
+        if found is not None:
+            position = CatalogPosition(tail.inode, tail.end, trusted)
+            return replace(found, catalog=position, hosted=dict(hosting.hosted), removed=removed)
+    listed = {n for n in _listed(wheelhouse, hosting) if not n.startswith(".")}
     everything = read_catalog_lines(wheelhouse)
-    listed = {n for n in listed if not n.startswith(".")}
     unknown = sorted(listed - everything.lines.keys())
     if unknown:
         more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
@@ -125,25 +132,38 @@ def scan_wheelhouse(
     for name in sorted(listed):
         grouped.setdefault(project_of(name), {})[name] = everything.lines[name][0]
     projects = {name: Wheels.of(wheels) for name, wheels in sorted(grouped.items())}
-    position = (everything.inode, everything.end)
+    position = CatalogPosition(everything.inode, everything.end, trusted)
     return Wheelhouse(
         wheelhouse, projects, everything.lines, position, dict(hosting.hosted), removed
     )
 
 
+def _listed(wheelhouse: Path, hosting: Hosting) -> set[str]:
+    """The wheels the directory lists, with the hosted ones and without the removed."""
+    try:
+        names = os.listdir(wheelhouse)
+    except FileNotFoundError:
+        raise ConfigError(
+            f"wheelhouse {wheelhouse} does not exist",
+            hint="run `factory build` first, or pass --wheelhouse",
+        ) from None
+    # Slicing beats endswith over 300,000 names; hidden names are dropped by the caller.
+    listed = {n for n in names if n[-4:] == ".whl"}
+    if hosting.hosted or hosting.removed:
+        listed = (listed | hosting.hosted.keys()) - hosting.removed.keys()
+    return listed
+
+
 def _update(
     wheelhouse: Path,
     known: Mapping[str, Wheels],
-    listed: set[str],
     tail: CatalogRead,
+    listed: set[str] | None,
+    removed: Collection[str],
 ) -> Wheelhouse | None:
-    """The previous run's wheels, updated with the catalog's new lines and the listing;
+    """The previous run's wheels, updated with the catalog's new lines and the listing
+    (None: the new lines are all that changed, less the wheels ``removed`` on purpose);
     None when a listed wheel is in neither (it may have an older line: read them all)."""
-    known_names: set[str] = set()
-    for previous in known.values():
-        known_names.update(previous.names.split(" "))
-    if listed - known_names - tail.lines.keys():
-        return None  # (hidden names land here too, and are dropped by the full scan)
     changed: dict[NormalizedName, dict[str, int]] = {}
     project_of = _ProjectNames()
 
@@ -153,11 +173,19 @@ def _update(
             changed[project] = old.offsets_by_name() if old is not None else {}
         return changed[project]
 
-    for name in known_names - listed:  # deleted by hand
-        del wheels_of(project_of(name))[name]
-    for name, (offset, _) in tail.lines.items():
-        if name in listed:
-            wheels_of(project_of(name))[name] = offset
+    if listed is None:
+        arrived = [name for name in tail.lines if name not in removed]
+    else:
+        known_names: set[str] = set()
+        for previous in known.values():
+            known_names.update(previous.names.split(" "))
+        if listed - known_names - tail.lines.keys():
+            return None  # (hidden names land here too, and are dropped by the full scan)
+        for name in known_names - listed:  # deleted by hand
+            del wheels_of(project_of(name))[name]
+        arrived = [name for name in tail.lines if name in listed]
+    for name in arrived:
+        wheels_of(project_of(name))[name] = tail.lines[name][0]
     projects = cast(dict[NormalizedName, Wheels], dict(known))  # names the last run normalized
     for project, wheels in changed.items():
         if wheels:
@@ -166,7 +194,7 @@ def _update(
             del projects[project]
     if changed.keys() - known.keys():
         projects = dict(sorted(projects.items()))  # a new project: keep them in name order
-    return Wheelhouse(wheelhouse, projects, tail.lines, (tail.inode, tail.end))
+    return Wheelhouse(wheelhouse, projects, tail.lines, CatalogPosition(tail.inode, tail.end))
 
 
 class _ProjectNames:

@@ -33,9 +33,10 @@ import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from .._fs import write_atomically
+from ..catalog import CatalogPosition
 from ..errors import ConfigError, LockHeld
 from . import layout
 
@@ -97,7 +98,7 @@ class Manifest:
     files_count: int = 0
     files: dict[str, str] = field(default_factory=dict)  # root pages -> sha256
     links: dict[str, str] = field(default_factory=dict)  # symbolic link -> its target
-    catalog: tuple[int, int] | None = None  # the catalog's inode and how far it was read
+    catalog: CatalogPosition | None = None  # how far the catalog was read
     projects: dict[str, ProjectState] = field(default_factory=dict)
 
 
@@ -165,11 +166,17 @@ def read_manifest(out: Path, *, header_only: bool = False) -> Manifest:
             files_count=header["files_count"],
             files=dict(header["files"]),
             links=dict(header["links"]),
-            catalog=(int(catalog[0]), int(catalog[1])) if catalog else None,
+            catalog=_position(catalog) if catalog else None,
             projects=projects,
         )
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise _unreadable(path, exc) from None
+
+
+def _position(stored: list[Any]) -> CatalogPosition:
+    # Manifests written before the directory's state was kept hold only the first two.
+    inode, end, *directory = stored
+    return CatalogPosition(int(inode), int(end), str(directory[0]) if directory else "")
 
 
 def read_journal(out: Path) -> Journal:
@@ -287,7 +294,7 @@ def commit(
     links: Mapping[str, str],
     settings: str,
     inputs: str,
-    catalog: tuple[int, int],
+    catalog: CatalogPosition,
     plan: WritePlan,
 ) -> Changes:
     """Put the staged pages of ``rendered`` projects, the root pages and links in place,
@@ -344,7 +351,7 @@ def commit(
     return Changes(tuple(sorted([*new_links, *pages, *root_writes])), tuple(deleted))
 
 
-def remember_inputs(out: Path, manifest: Manifest, inputs: str, catalog: tuple[int, int]) -> None:
+def remember_inputs(out: Path, manifest: Manifest, inputs: str, catalog: CatalogPosition) -> None:
     """Record the inputs' stamp and catalog position of a run that found nothing to change."""
     if (inputs, catalog) != (manifest.inputs, manifest.catalog):
         _write_manifest(out, replace(manifest, inputs=inputs, catalog=catalog))
