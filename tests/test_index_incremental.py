@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-import factory.wheelhouse
+from factory._fs import copy_atomically
 from factory.catalog import CATALOG_FILE
 from factory.errors import ConfigError
 from factory.index import IndexOptions, IndexReport, generate_index
@@ -133,13 +133,11 @@ def test_a_wheel_deleted_by_hand_while_the_factory_adds_one_is_noticed(
 ) -> None:
     out = tmp_path / "index"
     settle_then_index(wheelhouse, out)
-    copy = factory.wheelhouse.copy_atomically
-
     def delete_alpha_then_copy(*args: object, **kwargs: object) -> None:
         remove_by_hand(wheelhouse, "alpha-1.0-py3-none-any.whl")  # between two of its writes
-        copy(*args, **kwargs)  # type: ignore[arg-type]
+        copy_atomically(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(factory.wheelhouse, "copy_atomically", delete_alpha_then_copy)
+    monkeypatch.setattr("factory.wheelhouse.copy_atomically", delete_alpha_then_copy)
     add_wheel(wheelhouse, tmp_path / "more", "beta", "1.1")
     monkeypatch.undo()
     index(wheelhouse, out)
