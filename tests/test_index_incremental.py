@@ -133,6 +133,7 @@ def test_a_wheel_deleted_by_hand_while_the_factory_adds_one_is_noticed(
 ) -> None:
     out = tmp_path / "index"
     settle_then_index(wheelhouse, out)
+
     def delete_alpha_then_copy(*args: object, **kwargs: object) -> None:
         remove_by_hand(wheelhouse, "alpha-1.0-py3-none-any.whl")  # between two of its writes
         copy_atomically(*args, **kwargs)  # type: ignore[arg-type]
