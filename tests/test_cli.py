@@ -111,8 +111,20 @@ def test_every_command_that_reads_recipes_or_wheels_takes_the_directory_options(
     command: str,
 ) -> None:
     assert isinstance(cli.cli, click.Group)
-    options = {o for p in cli.cli.commands[command].params for o in getattr(p, "opts", [])}
+    found = cli.cli.get_command(click.Context(cli.cli), command)
+    assert found is not None
+    options = {o for p in found.params for o in getattr(p, "opts", [])}
     assert set(DIRECTORY_OPTIONS) <= options
+
+
+def test_help_lists_every_command_with_its_summary(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_main(monkeypatch, ["--help"]) == 0
+    listed = capsys.readouterr().out.split("Commands:")[1].split()
+    for name in cli.COMMANDS:  # each is imported to show its summary: none may be missing
+        assert name in listed
+    assert "Build, repair and test wheels" in " ".join(listed)
 
 
 def test_yank_uses_the_wheelhouse_option(

@@ -51,6 +51,38 @@ def run_index(wheelhouse: Path, out: Path) -> subprocess.Popen[bytes]:
     )
 
 
+def rendering(pid: int) -> list[int]:
+    """The run's worker processes (it forks them when it renders this many projects),
+    once each has used 50 ms of CPU: well past its first step, asking to die with it."""
+    try:
+        listed = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except FileNotFoundError:
+        return []
+    workers = [int(child) for child in listed]
+    return workers if workers and all(cpu_ticks(worker) >= 5 for worker in workers) else []
+
+
+def stat_fields(pid: int) -> list[str]:
+    # After the command name in parentheses: state, ppid, ... utime (12th), stime (13th).
+    return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+
+
+def cpu_ticks(pid: int) -> int:
+    try:
+        fields = stat_fields(pid)
+    except FileNotFoundError:
+        return 0
+    return int(fields[11]) + int(fields[12])
+
+
+def running(pid: int) -> bool:
+    try:
+        state = stat_fields(pid)[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"  # a zombie has exited, and waits only for init to reap it
+
+
 def pages(out: Path) -> dict[str, bytes]:
     return {
         str(p.relative_to(out)): p.read_bytes()
@@ -68,13 +100,24 @@ def test_kill_9_mid_run_then_the_next_run_completes_the_index(tmp_path: Path) ->
     process = run_index(wheelhouse, out)
     journal = out / ".factory-journal.json"
     deadline = time.monotonic() + 60
-    while not journal.exists():  # the run has begun writing pages
+    while not (journal.exists() and (workers := rendering(process.pid))):
         assert process.poll() is None, "the run finished before it could be killed"
         assert time.monotonic() < deadline
         time.sleep(0.002)
+    for pid in workers:  # stopped, a worker could only die of its parent's death
+        os.kill(pid, signal.SIGSTOP)
     os.kill(process.pid, signal.SIGKILL)
     process.wait(timeout=10)
     assert journal.exists() and not (out / ".factory-manifest.json").exists()  # mid-run
+    deadline = time.monotonic() + 10
+    try:
+        while alive := [pid for pid in workers if running(pid)]:  # they die with the run
+            assert time.monotonic() < deadline, f"worker processes {alive} outlived the run"
+            time.sleep(0.01)
+    finally:
+        for pid in workers:
+            if running(pid):
+                os.kill(pid, signal.SIGKILL)
     again = run_index(wheelhouse, out)
     _, stderr = again.communicate(timeout=120)
     assert again.returncode == 0, stderr.decode()  # no lock left held by anyone

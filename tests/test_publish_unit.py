@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 import pytest
 
-from factory.cli import parse_size, publish
+from factory.commands.publishing import parse_size, publish
 from factory.errors import ConfigError, PublishedFileChanged, PublishFailed
 from factory.index.hosting import HOSTING_FILE
 from factory.publish.git import Change, git_environment, token_forms

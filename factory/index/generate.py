@@ -202,10 +202,30 @@ def _generate(
     )
 
 
+# Below this many projects to render, forking costs more than a second core saves.
+PARALLEL_MIN_PROJECTS = 1000
+
+
 def _render_and_stage(
     options: IndexOptions, wheelhouse: Wheelhouse, jobs: list[_Job], plan: WritePlan
 ) -> dict[str, ProjectState]:
-    """Read, render and stage every changed project's pages."""
+    """Read, render and stage every changed project's pages: split over the cores
+    (workers.py) when there are many."""
+    from .workers import in_children, worker_count
+
+    workers = min(worker_count(), len(jobs) // PARALLEL_MIN_PROJECTS)
+    if workers < 2:
+        return _render_part(options, wheelhouse, jobs, plan)
+    parts = [jobs[start::workers] for start in range(workers)]
+    states: dict[str, ProjectState] = {}
+    for part in in_children(parts, lambda part: _render_part(options, wheelhouse, part, plan)):
+        states.update(part)
+    return dict(sorted(states.items()))
+
+
+def _render_part(
+    options: IndexOptions, wheelhouse: Wheelhouse, jobs: list[_Job], plan: WritePlan
+) -> dict[str, ProjectState]:
     from .inputs import log_listing, read_builds, read_wheels
     from .model import assemble_project, summarize
     from .render import landing_row, render_project
