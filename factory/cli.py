@@ -12,7 +12,6 @@ import functools
 import importlib
 import signal
 import sys
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,6 +159,8 @@ def main() -> None:
         cli.main(prog_name="factory", standalone_mode=False)
     except FactoryError as error:
         if debug:
+            import traceback
+
             traceback.print_exc()
         for line in error.details:
             click.echo(line, err=True)
