@@ -116,6 +116,22 @@ def test_full_index_layout(wheelhouse: Path, tmp_path: Path) -> None:
     assert not list(out.rglob(".factory-tmp.*"))
 
 
+@pytest.mark.parametrize("umask", [0o022, 0o077], ids=["022", "077"])
+def test_pages_are_readable_by_the_web_server_whatever_the_umask(
+    wheelhouse: Path, tmp_path: Path, umask: int
+) -> None:
+    out = tmp_path / "index"
+    old = os.umask(umask)
+    try:
+        generate_index(IndexOptions(wheelhouse=wheelhouse, out=out))
+        add_wheel(wheelhouse, tmp_path / "more", "alpha", "2.0")  # pages replaced, not new
+        generate_index(IndexOptions(wheelhouse=wheelhouse, out=out))
+    finally:
+        os.umask(old)
+    pages = [p for p in out.rglob("*") if p.is_file() and not p.name.startswith(".factory")]
+    assert pages and {oct(p.stat().st_mode & 0o777) for p in pages} == {"0o644"}
+
+
 def test_second_run_writes_nothing(wheelhouse: Path, tmp_path: Path) -> None:
     out = tmp_path / "index"
     index(wheelhouse, out)
@@ -420,9 +436,9 @@ def test_a_crash_at_any_point_leaves_a_usable_index(
             if calls > limit:
                 raise KeyboardInterrupt  # a kill between two writes
 
-        def write(path: str, data: bytes, fsync: bool) -> None:
+        def write(path: str, data: bytes, fsync: bool, chmod: bool) -> None:
             counting()
-            real_write(path, data, fsync)
+            real_write(path, data, fsync, chmod)
 
         def link(target: str, path: str) -> None:
             counting()
@@ -504,12 +520,12 @@ def test_a_killed_first_run_is_finished_by_the_next(
     real_write = writer_module._write_file
     calls = 0
 
-    def write(path: str, data: bytes, fsync: bool) -> None:
+    def write(path: str, data: bytes, fsync: bool, chmod: bool) -> None:
         nonlocal calls
         calls += 1
         if calls > 4:
             raise KeyboardInterrupt
-        real_write(path, data, fsync)
+        real_write(path, data, fsync, chmod)
 
     monkeypatch.setattr(writer_module, "_write_file", write)
     monkeypatch.setattr(writer_module, "abort", lambda *args: None)  # a kill cleans nothing

@@ -366,6 +366,14 @@ def _temp(final: str) -> str:
     return f"{directory}/{TEMP_PREFIX}{name}"
 
 
+def _chmod_needed() -> bool:
+    """Whether the umask would keep pages created 0644 from being readable by the web
+    server (under the usual 022 or 002 it does not, and no chmod per page is paid)."""
+    mask = os.umask(0o022)  # reading the umask means setting it: put it back at once
+    os.umask(mask)
+    return bool(mask & 0o644)
+
+
 @dataclass
 class Stager:
     """Writes pages under their temporary names, or at their final paths, as planned."""
@@ -373,18 +381,28 @@ class Stager:
     out: str
     plan: WritePlan
     made: set[str] = field(default_factory=set)  # directories known to exist
+    chmod: bool = field(default_factory=_chmod_needed)
 
     def stage(self, pages: Mapping[str, bytes]) -> None:
         # Plain strings and os functions: this runs once per page, 30,000 times for a
-        # full build of a large index.
-        in_place, fsync = self.plan.in_place, self.plan.fsync_each
+        # full build of a large index, and each system call counts.
+        in_place, fsync, chmod = self.plan.in_place, self.plan.fsync_each, self.chmod
         for path, data in pages.items():
             final = f"{self.out}/{path}"
             directory = final.rpartition("/")[0]
             if directory not in self.made:
-                os.makedirs(directory, exist_ok=True)
+                _make_directory(directory)
                 self.made.add(directory)
-            _write_file(final if in_place else _temp(final), data, fsync)
+            _write_file(final if in_place else _temp(final), data, fsync, chmod)
+
+
+def _make_directory(directory: str) -> None:
+    try:
+        os.mkdir(directory)  # its parent is almost always there: one call, not makedirs' two
+    except FileExistsError:
+        pass
+    except FileNotFoundError:
+        os.makedirs(directory, exist_ok=True)
 
 
 def _rename_in_place(out: Path, paths: Sequence[str], fsync_each: bool) -> None:
@@ -404,10 +422,11 @@ def _rename_in_place(out: Path, paths: Sequence[str], fsync_each: bool) -> None:
             _fsync_directory(directory)
 
 
-def _write_file(path: str, data: bytes, fsync: bool) -> None:
+def _write_file(path: str, data: bytes, fsync: bool, chmod: bool) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
-        os.fchmod(fd, 0o644)  # readable by the web server whatever the umask
+        if chmod:
+            os.fchmod(fd, 0o644)
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]
