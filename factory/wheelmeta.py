@@ -8,7 +8,6 @@ never has to open a wheel again.
 from __future__ import annotations
 
 import hashlib
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +43,8 @@ def read_wheel_metadata(wheel: Path) -> WheelMetadata:
     """Read and cross-check a wheel's METADATA; raise ConfigError naming what is wrong."""
     # Imported here: the index imports this module for its errors, and packaging.metadata
     # costs an index run 30 ms (it compiles the grammar of every metadata field).
+    import zipfile
+
     from packaging.metadata import Metadata, parse_email
 
     try:

@@ -163,7 +163,7 @@ def _generate(
         return IndexReport(out, manifest.projects_count, manifest.files_count, (), (), ())
 
     new_pages = [page for job in jobs for page in layout.project_pages(job.name)]
-    check_new(out, manifest, interrupted, [*links, *new_pages])
+    check_new(out, manifest, interrupted, links, [job.name for job in jobs])
     changed_links = {
         p for p in links.keys() | manifest.links.keys() if links.get(p) != manifest.links.get(p)
     }
@@ -211,6 +211,8 @@ def _render_and_stage(
 ) -> dict[str, ProjectState]:
     """Read, render and stage every changed project's pages: split over the cores
     (workers.py) when there are many."""
+    if len(jobs) < 2 * PARALLEL_MIN_PROJECTS:
+        return _render_part(options, wheelhouse, jobs, plan)
     from .workers import in_children, worker_count
 
     workers = min(worker_count(), len(jobs) // PARALLEL_MIN_PROJECTS)

@@ -12,7 +12,6 @@ nothing writes into index/ behind the next run's back and no inherited lock stay
 
 from __future__ import annotations
 
-import ctypes
 import os
 import pickle
 import signal
@@ -66,6 +65,8 @@ def _fork(parent: int, part: Part, work: Callable[[Part], Result]) -> tuple[int,
 def _child(parent: int, part: Part, work: Callable[[Part], Result], pipe: int) -> NoReturn:
     status = 1
     try:
+        import ctypes  # here: the parent, and a run that forks nothing, never need it
+
         ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
         if os.getppid() == parent:  # else the parent died before the line above
             try:

@@ -235,13 +235,19 @@ def _published_pages(state: ProjectState | None, name: str) -> tuple[str, ...]:
     return layout.project_pages(name) if state is not None and state.published else ()
 
 
-def check_new(out: Path, manifest: Manifest, journal: Journal, paths: Iterable[str]) -> None:
-    """Refuse, before anything is written, to create a path someone else's file holds."""
+def check_new(
+    out: Path, manifest: Manifest, journal: Journal, links: Iterable[str], projects: Iterable[str]
+) -> None:
+    """Refuse, before anything is written, to create a path someone else's file holds:
+    one of ``links``, or a page of ``projects``."""
     owned = set(manifest.files) | set(manifest.links) | set(journal.links)
-    for name in (*manifest.projects, *journal.projects):
-        owned.update(layout.project_pages(name))
+    paths = list(links)
+    for name in projects:
+        pages = layout.project_pages(name)
+        paths += pages
+        if name in manifest.projects or name in journal.projects:
+            owned.update(pages)
     listings = _Listings(out)
-    paths = list(paths)
     for directory in sorted({p.rpartition("/")[0] for p in paths if "/" in p}):
         for depth in range(directory.count("/") + 1):
             parent = "/".join(directory.split("/")[: depth + 1])
