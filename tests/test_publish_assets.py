@@ -135,7 +135,8 @@ def test_unpublishing_a_hosted_wheel_deletes_its_assets(
     hosting = json.loads(files["files/hosting.json"])
     assert hosting["hosted"] == {} and hosting["removed"][BIG]["reason"] == "too slow"
     assert not [path for path in files if BIG in path]
-    assert b"torchlet" not in files["simple/index.html"]  # its only wheel is gone
+    assert json.loads(files["simple/torchlet/index.json"])["files"] == []  # its only wheel
+    assert f"<li>{BIG}: too slow</li>" in files["projects/torchlet.html"].decode()
 
 
 def test_killed_during_an_upload_then_run_again(standin: GitHubStandIn, tmp_path: Path) -> None:

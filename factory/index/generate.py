@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from . import layout
 from .settings import IndexSettings
 from .stamp import inputs_stamp
-from .writer import Manifest, locked, read_manifest
+from .writer import NO_WHEELS, Manifest, locked, read_manifest
 
 if TYPE_CHECKING:
     from packaging.utils import NormalizedName
@@ -111,7 +111,9 @@ def _generate(
     known = {name: state.wheels for name, state in manifest.projects.items()}
     wheelhouse = scan_wheelhouse(options.wheelhouse, known, manifest.catalog)
     groups = wheelhouse.projects
-    if not groups:
+    # A project whose every wheel was removed on purpose keeps its pages, saying why.
+    names = sorted(groups.keys() | wheelhouse.removed.keys())
+    if not names:
         raise ConfigError(
             f"no wheels in {options.wheelhouse}",
             hint="run `factory build` first, or pass --wheelhouse",
@@ -122,13 +124,13 @@ def _generate(
     changed_everything = manifest.settings != settings_digest
 
     jobs = []
-    for name in groups:
+    for name in names:
         tracks = recipe_tracks(recipes[name]) if name in recipes else ()
         facts = recipe_facts(recipes[name]) if name in recipes else None
         yanks = yanks_by_project.get(name, {})
         digest = _project_digest(
             settings_digest,
-            wheelhouse.projects[name],
+            groups.get(name, NO_WHEELS),
             yanks,
             tracks,
             logs_signature(options.logs, name),
@@ -143,7 +145,7 @@ def _generate(
             or name in interrupted.projects
         ):
             jobs.append(_Job(name, yanks, tracks, facts, digest))
-    removed = sorted(manifest.projects.keys() - groups.keys())
+    removed = sorted(manifest.projects.keys() - set(names))
     links = _links(options)
     retired: dict[str, str] = {
         name: loaded.recipe.retired.since
@@ -249,8 +251,8 @@ def _render_part(
             wheelhouse.removed.get(job.name, ()),
             job.recipe,
         )
-        in_wheelhouse = wheelhouse.projects[job.name]
-        if not project.files:
+        in_wheelhouse = wheelhouse.projects.get(job.name, NO_WHEELS)
+        if not project.files and not project.removed:
             states[job.name] = ProjectState(job.digest, in_wheelhouse, 0, "")
             continue
         stager.stage(render_project(project, options.settings))

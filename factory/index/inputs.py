@@ -32,7 +32,7 @@ from . import layout
 from .hosting import Hosting, load_hosting
 from .model import Build, PatchFacts, RecipeFacts, Retired, WheelInput
 from .stamp import RACY_NS
-from .writer import Wheels
+from .writer import NO_WHEELS, Wheels
 from .yanks import yank_key
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ class Wheelhouse:
 
     def catalog_lines(self, project: NormalizedName) -> list[tuple[str, str]]:
         """Every wheel of the project with its catalog line (read now if not yet)."""
-        wheels = self.projects[project].offsets_by_name()
+        wheels = self.projects.get(project, NO_WHEELS).offsets_by_name()
         if all(wheel in self.lines for wheel in wheels):
             return [(wheel, self.lines[wheel][1]) for wheel in wheels]
         path = self.path / CATALOG_FILE

@@ -133,7 +133,9 @@ class ProjectSummary:
     python_tags: tuple[str, ...]
     platform_tags: tuple[str, ...]
     files: int
-    status: str  # "ok"; "failed" when the newest build failed; "retired" (use PyPI's)
+    # "ok"; "failed" when the newest build failed; "removed" when every file was taken
+    # down on purpose; "retired" (use PyPI's)
+    status: str
     last_build: str  # date of the newest build (YYYY-MM-DD), "" when unknown
     status_log: str | None = None  # the failed build's log, relative to index/
 
@@ -371,7 +373,7 @@ def latest_version(project: IndexedProject) -> str:
 
 
 def summarize(project: IndexedProject) -> ProjectSummary:
-    latest = latest_version(project)
+    latest = latest_version(project) if project.files else ""
     latest_files = [f for f in project.files if f.version == latest]
     # PEP 700 upload times are UTC with a fixed width: the latest sorts last as text.
     times = [f.upload_time for f in project.files if f.upload_time is not None]
@@ -379,6 +381,8 @@ def summarize(project: IndexedProject) -> ProjectSummary:
     if failure is not None:
         times.append(upload_time(failure.started))
     status = "failed" if failure is not None else "ok"
+    if not project.files:
+        status = "removed"  # every file taken down on purpose: its page says why
     if project.recipe is not None and project.recipe.retired is not None:
         status = "retired"  # what happens next: nothing is built, PyPI's wheels are used
     return ProjectSummary(

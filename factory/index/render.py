@@ -251,6 +251,8 @@ def landing_row(summary: ProjectSummary) -> str:
         status = '<span class="ok">ok</span>'
     elif summary.status == "retired":
         status = '<span class="retired">retired: use PyPI</span>'
+    elif summary.status == "removed":
+        status = '<span class="failed">removed</span>'
     elif summary.status_log:
         status = f'<a class="failed" href="{escape(summary.status_log)}">failed</a>'
     else:

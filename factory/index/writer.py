@@ -75,19 +75,25 @@ class Wheels(NamedTuple):
         return cls(" ".join(offsets_by_name), " ".join(map(str, offsets_by_name.values())))
 
     def offsets_by_name(self) -> dict[str, int]:
+        if not self.names:
+            return {}
         offsets = map(int, self.offsets.split(" "))
         return dict(zip(self.names.split(" "), offsets, strict=True))
+
+
+NO_WHEELS = Wheels("", "")  # a project whose every wheel was removed on purpose
 
 
 class ProjectState(NamedTuple):  # a NamedTuple: a run reads one per project, 10,000 of them
     digest: str  # of everything the project's pages are made from
     wheels: Wheels
-    files: int  # published files: 0 when all are filtered out (and it has no pages)
-    row: str  # its landing-page row ("" when nothing is published)
+    files: int  # published files: 0 when all are filtered out or removed on purpose
+    row: str  # its landing-page row: "" when it has no pages (nothing published or removed)
 
     @property
     def published(self) -> bool:
-        return self.files > 0
+        """Whether it has pages: files, or only files removed on purpose and why."""
+        return bool(self.row)
 
 
 @dataclass
