@@ -97,10 +97,7 @@ def scan_wheelhouse(
     try:
         directory = directory_state(wheelhouse)  # before anything in it is read
     except FileNotFoundError:
-        raise ConfigError(
-            f"wheelhouse {wheelhouse} does not exist",
-            hint="run `factory build` first, or pass --wheelhouse",
-        ) from None
+        raise _missing(wheelhouse) from None
     fresh = time.time_ns() - int(directory.rpartition(":")[2]) < RACY_NS
     trusted = "" if fresh else directory
     hosting = load_hosting(wheelhouse)
@@ -108,15 +105,19 @@ def scan_wheelhouse(
     for name, removal in sorted(hosting.removed.items()):
         removed.setdefault(_ProjectNames()(name), []).append((name, removal.reason))
     tail = read_catalog_tail(wheelhouse, catalog.inode, catalog.end) if catalog else None
+    listed = None
     if catalog is not None and tail is not None:
         if accounts_for(tail, catalog.directory, directory):
             found = _update(wheelhouse, known, tail, None, hosting.removed.keys())
         else:
-            found = _update(wheelhouse, known, tail, _listed(wheelhouse, hosting), ())
+            listed = _listed(wheelhouse, hosting)
+            found = _update(wheelhouse, known, tail, listed, ())
         if found is not None:
             position = CatalogPosition(tail.inode, tail.end, trusted)
             return replace(found, catalog=position, hosted=dict(hosting.hosted), removed=removed)
-    listed = {n for n in _listed(wheelhouse, hosting) if not n.startswith(".")}
+    if listed is None:
+        listed = _listed(wheelhouse, hosting)
+    listed = {n for n in listed if not n.startswith(".")}
     everything = read_catalog_lines(wheelhouse)
     unknown = sorted(listed - everything.lines.keys())
     if unknown:
@@ -143,15 +144,19 @@ def _listed(wheelhouse: Path, hosting: Hosting) -> set[str]:
     try:
         names = os.listdir(wheelhouse)
     except FileNotFoundError:
-        raise ConfigError(
-            f"wheelhouse {wheelhouse} does not exist",
-            hint="run `factory build` first, or pass --wheelhouse",
-        ) from None
+        raise _missing(wheelhouse) from None
     # Slicing beats endswith over 300,000 names; hidden names are dropped by the caller.
     listed = {n for n in names if n[-4:] == ".whl"}
     if hosting.hosted or hosting.removed:
         listed = (listed | hosting.hosted.keys()) - hosting.removed.keys()
     return listed
+
+
+def _missing(wheelhouse: Path) -> ConfigError:
+    return ConfigError(
+        f"wheelhouse {wheelhouse} does not exist",
+        hint="run `factory build` first, or pass --wheelhouse",
+    )
 
 
 def _update(
