@@ -176,6 +176,66 @@ def test_every_compiler_name_resolves_to_the_companion(
     assert run.output.split() == ["hi", "riscv64"]
 
 
+# scikit-build-core drives CMake (and ninja), both riscv64 wheels from PyPI run emulated;
+# only the compiler they find on PATH is host-native.
+CMAKE_LISTS = """\
+cmake_minimum_required(VERSION 3.15)
+project(cmext LANGUAGES C)
+find_package(Python COMPONENTS Interpreter Development.Module REQUIRED)
+Python_add_library(_cm MODULE cmext/_cm.c WITH_SOABI)
+target_link_libraries(_cm PRIVATE m)
+install(TARGETS _cm DESTINATION cmext)
+"""
+CMAKE_PYPROJECT = """\
+[build-system]
+requires = ["scikit-build-core>=0.10"]
+build-backend = "scikit_build_core.build"
+
+[project]
+name = "cmext"
+version = "1.0"
+
+[tool.scikit-build]
+build-dir = "build"
+build.verbose = true
+wheel.packages = ["cmext"]
+"""
+
+
+def test_a_cmake_project_is_compiled_by_the_companion(
+    accelerated: Userland, tmp_path: Path
+) -> None:
+    tree = tmp_path / "src"
+    (tree / "cmext").mkdir(parents=True)
+    (tree / "cmext/__init__.py").write_text("")
+    (tree / "cmext/_cm.c").write_text(
+        C_SOURCE.replace('"_c"', '"_cm"').replace("PyInit__c(", "PyInit__cm(")
+    )
+    (tree / "CMakeLists.txt").write_text(CMAKE_LISTS)
+    (tree / "pyproject.toml").write_text(CMAKE_PYPROJECT)
+    dist, log = tmp_path / "dist", tmp_path / "build.log"
+    argv = [accelerated.python, "-m", "build", "--wheel", "--outdir", str(dist), str(tree)]
+    accelerated.run(argv, log=log, cwd=tree, env={}, timeout=1800, binds=[tmp_path])
+    # CMake took the companion's compiler (the one sysconfig names, found on PATH),
+    # and ninja ran it on the module's source.
+    text, links = log.read_text(), f"{cp.INSIDE}/{cp.LINKS_C}/"
+    assert f"Check for working C compiler: {links}riscv64-linux-gnu-gcc" in text, text[-3000:]
+    assert f"] {links}riscv64-linux-gnu-gcc " in text and "cmext/_cm.c" in text
+    [wheel] = dist.glob("cmext-1.0-*.whl")
+    unpacked = tmp_path / "unpacked"
+    with zipfile.ZipFile(wheel) as zipped:
+        zipped.extractall(unpacked)
+    check = (
+        "import platform, cmext._cm as m; assert platform.machine() == 'riscv64'; "
+        "assert m.hypot2(3.0, 4.0) == 5.0; print('ok')"
+    )
+    result = accelerated.run(
+        ["python3", "-c", check], log=log, cwd=tmp_path, env={"PYTHONPATH": str(unpacked)},
+        timeout=600, binds=[tmp_path], capture=True,
+    )  # fmt: skip
+    assert result.output.strip().splitlines()[-1] == "ok"
+
+
 # --- through the command line -----------------------------------------------------------
 
 
