@@ -2,7 +2,7 @@
 
 The commands live in ``factory/commands/``, one module per concept; the group below
 imports a command's module only when that command runs (``factory index`` with nothing
-new takes a tenth of a second, and importing every command would be half of it).
+new takes about 0.16 s, and defining every command's options would add 35 ms to it).
 Errors are turned into one ``ERROR:`` line plus a hint here and nowhere else.
 """
 
