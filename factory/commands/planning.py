@@ -172,6 +172,17 @@ def plan_command(
         )
 
 
+def _into_option(help_text: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """--into DIR: the state directory `merge` and `pull` write."""
+    return click.option(
+        "--into",
+        "state_dir",
+        required=True,
+        type=click.Path(path_type=Path, file_okay=False),
+        help=help_text,
+    )
+
+
 @click.command()
 @click.argument(
     "artifacts",
@@ -179,13 +190,7 @@ def plan_command(
     required=True,
     type=click.Path(path_type=Path, file_okay=False, exists=True),
 )
-@click.option(
-    "--into",
-    "state_dir",
-    required=True,
-    type=click.Path(path_type=Path, file_okay=False),
-    help="The state directory (wheelhouse/ and builds/) to merge into.",
-)
+@_into_option("The state directory (wheelhouse/ and builds/) to merge into.")
 @click.option(
     "--summary",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -224,13 +229,7 @@ def merge(
 
 @click.command()
 @click.argument("location", metavar="URL|DIR")
-@click.option(
-    "--into",
-    "state_dir",
-    required=True,
-    type=click.Path(path_type=Path, file_okay=False),
-    help="The state directory (wheelhouse/ and builds/) to fill.",
-)
+@_into_option("The state directory (wheelhouse/ and builds/) to fill.")
 @click.option(
     "--project",
     "projects",
