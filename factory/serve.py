@@ -41,11 +41,11 @@ def wants_json(accept: str) -> bool:
 
 
 def is_bookkeeping(url_path: str) -> bool:
-    """The factory's own files (manifest, journal, lock, temporary files) are not part of
-    the index: a URL naming one, in any folder, gets a 404."""
-    name = url_path.split("?", 1)[0].split("#", 1)[0].rstrip("/").rpartition("/")[2]
-    name = urllib.parse.unquote(name)
-    return name.startswith((".factory-", _fs.TEMP_PREFIX))
+    """The factory's own files (manifest, wheel shards, journal, lock, temporary files)
+    are not part of the index: a URL naming one, or a file in one of its folders, in any
+    folder, gets a 404."""
+    path = urllib.parse.unquote(url_path.split("?", 1)[0].split("#", 1)[0])
+    return any(name.startswith((".factory-", _fs.TEMP_PREFIX)) for name in path.split("/"))
 
 
 class IndexHandler(http.server.SimpleHTTPRequestHandler):

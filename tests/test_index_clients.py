@@ -231,8 +231,10 @@ def test_wants_json(accept: str, json: bool) -> None:
 def test_factory_serve_hides_its_bookkeeping(negotiating_server: Server, site: Path) -> None:
     base = negotiating_server.url.removesuffix("simple/")
     (site / "simple" / ".factory-tmp.index.html").write_text("half a page")
+    [shard, *_] = sorted((site / ".factory-wheels").iterdir())
     for path in (
         ".factory-manifest.json",
+        f".factory-wheels/{shard.name}",
         ".factory-lock",
         "simple/.factory-tmp.index.html",
         "%2Efactory-manifest.json",

@@ -4,6 +4,7 @@ index of the same wheelhouse gives: whatever happened to the wheelhouse in betwe
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -174,3 +175,36 @@ def test_a_cut_catalog_is_noticed_and_refused(wheelhouse: Path, tmp_path: Path) 
         index(wheelhouse, out)
     assert "gamma-0.1-py3-none-any.whl: a wheel without a line in" in error.value.message
     assert pages(out) == before
+
+
+def test_an_index_written_before_the_wheel_shards_is_brought_up_to_date(
+    wheelhouse: Path, tmp_path: Path
+) -> None:
+    """Published branches carry a manifest of the previous format (4: each project's
+    wheel list inside it): the next run re-renders from the whole wheelhouse, once,
+    instead of refusing the index it wrote itself."""
+    out = tmp_path / "index"
+    index(wheelhouse, out)
+    manifest = out / ".factory-manifest.json"
+    header_line, *lines = manifest.read_text().splitlines()
+    header = json.loads(header_line)
+    header["format"] = 4
+    stored = {}
+    for shard in (out / ".factory-wheels").iterdir():
+        for line in shard.read_text().splitlines():
+            name, names, offsets = line.split("\t")
+            stored[name] = (names, offsets)
+    old_lines = []
+    for line in lines:  # name, digest, files, row, wheel names, their offsets
+        name, _, _, files, row = line.split("\t")
+        old_lines.append("\t".join([name, "0" * 64, files, row, *stored[name]]) + "\n")
+    manifest.write_text(json.dumps(header) + "\n" + "".join(old_lines))
+    shutil.rmtree(out / ".factory-wheels")
+    add_wheel(wheelhouse, tmp_path / "more", "beta", "1.1")
+
+    report = index(wheelhouse, out)
+
+    assert sorted(report.rendered) == ["alpha", "beta", "gamma"]
+    assert json.loads(manifest.read_text().splitlines()[0])["format"] == 5
+    assert_same_as_a_fresh_index(wheelhouse, out, tmp_path / "fresh")
+    assert index(wheelhouse, out).rendered == ()  # and from then on, only what changed

@@ -18,12 +18,12 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from . import layout
 from .settings import IndexSettings
 from .stamp import inputs_stamp
-from .writer import NO_WHEELS, Manifest, locked, read_manifest
+from .writer import Manifest, locked, read_manifest
 
 if TYPE_CHECKING:
     from packaging.utils import NormalizedName
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from ..recipe import LoadedRecipe
     from .inputs import Wheelhouse
     from .model import RecipeFacts
-    from .writer import ProjectState, Wheels, WritePlan
+    from .writer import ProjectState, WritePlan
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,8 @@ class _Job:
     yanks: Mapping[str, str]
     tracks: tuple[str, ...]
     recipe: RecipeFacts | None
-    digest: str
+    wheels: str  # the digests of its inputs: its wheels, and the others
+    others: str
 
 
 def _generate(
@@ -96,6 +97,7 @@ def _generate(
     from ..errors import ConfigError
     from .inputs import logs_signature, recipe_facts, recipe_tracks, scan_wheelhouse
     from .render import render_root
+    from .wheelstore import NO_WHEELS, NO_WHEELS_DIGEST, Wheels, WheelStore
     from .writer import (
         Journal,
         abort,
@@ -108,11 +110,15 @@ def _generate(
     )
 
     out = options.out
-    known = {name: state.wheels for name, state in manifest.projects.items()}
-    wheelhouse = scan_wheelhouse(options.wheelhouse, known, manifest.catalog)
-    groups = wheelhouse.projects
+    stored = WheelStore(out)
+    known = frozenset(
+        cast("NormalizedName", name)
+        for name, state in manifest.projects.items()
+        if state.wheels != NO_WHEELS_DIGEST
+    )
+    wheelhouse = scan_wheelhouse(options.wheelhouse, stored, known, manifest.catalog)
     # A project whose every wheel was removed on purpose keeps its pages, saying why.
-    names = sorted(groups.keys() | wheelhouse.removed.keys())
+    names = sorted(wheelhouse.names | wheelhouse.removed.keys())
     if not names:
         raise ConfigError(
             f"no wheels in {options.wheelhouse}",
@@ -125,26 +131,31 @@ def _generate(
 
     jobs = []
     for name in names:
+        old = manifest.projects.get(name)
+        changed = wheelhouse.changed.get(name)
+        if changed is not None:
+            wheels_digest = changed.digest()
+        elif name in interrupted.projects:  # a killed run may have stored newer wheels
+            wheels_digest = wheelhouse.wheels(name).digest()
+        else:  # the wheels the last run found (a project it did not know has none)
+            wheels_digest = old.wheels if old is not None else NO_WHEELS_DIGEST
         tracks = recipe_tracks(recipes[name]) if name in recipes else ()
         facts = recipe_facts(recipes[name]) if name in recipes else None
         yanks = yanks_by_project.get(name, {})
-        digest = _project_digest(
-            settings_digest,
-            groups.get(name, NO_WHEELS),
+        others = _others_digest(
             yanks,
             tracks,
             logs_signature(options.logs, name),
             wheelhouse.hosting_signature(name),
             facts,
         )
-        old = manifest.projects.get(name)
         if (
             changed_everything
             or old is None
-            or old.digest != digest
+            or (old.wheels, old.others) != (wheels_digest, others)
             or name in interrupted.projects
         ):
-            jobs.append(_Job(name, yanks, tracks, facts, digest))
+            jobs.append(_Job(name, yanks, tracks, facts, wheels_digest, others))
     removed = sorted(manifest.projects.keys() - set(names))
     links = _links(options)
     retired: dict[str, str] = {
@@ -179,6 +190,9 @@ def _generate(
     states = {**manifest.projects, **rendered}
     for gone in removed:
         del states[gone]
+    wheel_changes: dict[str, Wheels] = {name: w for name, w in wheelhouse.changed.items()}
+    wheel_changes.update(dict.fromkeys(removed, NO_WHEELS))  # their pages go: so do their lists
+    shards = stored.updated(wheel_changes)
     rows = {name: state.row for name, state in states.items() if state.published}
     wheels = sum(state.files for state in states.values())
     changes = commit(
@@ -189,6 +203,7 @@ def _generate(
         states,
         render_root(rows, wheels, retired),
         links,
+        shards,
         settings_digest,
         stamp,
         wheelhouse.catalog,
@@ -251,13 +266,12 @@ def _render_part(
             wheelhouse.removed.get(job.name, ()),
             job.recipe,
         )
-        in_wheelhouse = wheelhouse.projects.get(job.name, NO_WHEELS)
         if not project.files and not project.removed:
-            states[job.name] = ProjectState(job.digest, in_wheelhouse, 0, "")
+            states[job.name] = ProjectState(job.wheels, job.others, 0, "")
             continue
         stager.stage(render_project(project, options.settings))
         row = landing_row(summarize(project))
-        states[job.name] = ProjectState(job.digest, in_wheelhouse, len(project.files), row)
+        states[job.name] = ProjectState(job.wheels, job.others, len(project.files), row)
     return states
 
 
@@ -317,21 +331,19 @@ def _yanks_by_project(
     return grouped
 
 
-def _project_digest(
-    settings_digest: str,
-    files: Wheels,
+def _others_digest(
     yanks: Mapping[str, str],
     tracks: tuple[str, ...],
     logs: str,
     hosting: str,
-    recipe: RecipeFacts | None = None,
+    recipe: RecipeFacts | None,
 ) -> str:
-    digest = hashlib.sha256(settings_digest.encode())
-    # An offset names one catalog line: the catalog is only appended to.
-    digest.update(f"{files.names}\t{files.offsets}".encode())
-    if yanks or tracks or logs or hosting:
-        extra = [sorted(yanks.items()), list(tracks), logs, hosting]
-        digest.update(json.dumps(extra, sort_keys=True).encode())
+    """A digest of what a project's pages are made from besides its wheels: "" for a
+    project with none of it, which most projects of a large index are (no hashing)."""
+    if not (yanks or tracks or logs or hosting or recipe):
+        return ""
+    extra = [sorted(yanks.items()), list(tracks), logs, hosting]
+    digest = hashlib.sha256(json.dumps(extra, sort_keys=True).encode())
     if recipe is not None:
         digest.update(repr(recipe).encode())  # frozen data: the same facts, the same text
     return digest.hexdigest()

@@ -12,7 +12,7 @@ import time
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from packaging.utils import NormalizedName, canonicalize_name
 
@@ -32,7 +32,7 @@ from . import layout
 from .hosting import Hosting, load_hosting
 from .model import Build, PatchFacts, RecipeFacts, Retired, WheelInput
 from .stamp import RACY_NS
-from .writer import NO_WHEELS, Wheels
+from .wheelstore import NO_WHEELS, Wheels, WheelStore
 from .yanks import yank_key
 
 if TYPE_CHECKING:
@@ -47,26 +47,36 @@ class Wheelhouse:
     anything new, and only as far as needed (see ``scan_wheelhouse``)."""
 
     path: Path
-    projects: dict[NormalizedName, Wheels]  # by normalized project name, sorted
+    names: frozenset[NormalizedName]  # every project with a wheel, by normalized name
+    # The wheels of the projects whose wheels are not the ones the last run found
+    # (NO_WHEELS: none left); every other project's are in ``stored``.
+    changed: dict[NormalizedName, Wheels]
+    stored: WheelStore | None
     lines: dict[str, tuple[int, str]]  # file name -> offset and text of lines read so far
     catalog: CatalogPosition  # where this run read the catalog to, and the directory's state
     hosted: dict[str, str] = field(default_factory=dict)  # wheel -> URL (hosting.py)
     # Wheels removed on purpose, by project: (file name, reason), sorted.
     removed: dict[NormalizedName, list[tuple[str, str]]] = field(default_factory=dict)
 
+    def wheels(self, project: NormalizedName) -> Wheels:
+        changed = self.changed.get(project)
+        if changed is not None:
+            return changed
+        return self.stored.get(project) if self.stored is not None else NO_WHEELS
+
     def hosting_signature(self, project: NormalizedName) -> str:
         """Where the project's wheels are hosted elsewhere, and what was removed."""
         hosted, removed = self.hosted, self.removed.get(project, ())
         if not hosted and not removed:
             return ""
-        names = self.projects[project].names.split(" ") if project in self.projects else []
+        names = self.wheels(project).names.split(" ") if project in self.names else []
         lines = [f"{name} {hosted[name]}" for name in names if name in hosted]
         lines += [f"removed {name}: {reason}" for name, reason in removed]
         return "\n".join(lines)
 
     def catalog_lines(self, project: NormalizedName) -> list[tuple[str, str]]:
         """Every wheel of the project with its catalog line (read now if not yet)."""
-        wheels = self.projects.get(project, NO_WHEELS).offsets_by_name()
+        wheels = self.wheels(project).offsets_by_name()
         if all(wheel in self.lines for wheel in wheels):
             return [(wheel, self.lines[wheel][1]) for wheel in wheels]
         path = self.path / CATALOG_FILE
@@ -80,17 +90,21 @@ class Wheelhouse:
 
 
 def scan_wheelhouse(
-    wheelhouse: Path, known: Mapping[str, Wheels], catalog: CatalogPosition | None
+    wheelhouse: Path,
+    stored: WheelStore | None = None,
+    known: frozenset[NormalizedName] = frozenset(),
+    catalog: CatalogPosition | None = None,
 ) -> Wheelhouse:
     """Every wheel of the wheelhouse, grouped by normalized project name (from the file
     name); raise ConfigError for a wheel the catalog does not know.
 
-    ``known`` and ``catalog`` are what the previous run found: the wheels it saw, and
-    where it stopped. When the catalog still continues there, only the lines appended
-    since are read. When they also account for every change of the directory since
-    (catalog.accounts_for), they are all the news; otherwise the directory is listed
-    and compared with the known wheels (a wheel deleted by hand changes its project).
-    Anything unexpected falls back to reading the whole catalog.
+    ``known`` (the projects with wheels), ``stored`` (their wheels) and ``catalog`` are
+    what the previous run found and where it stopped. When the catalog still continues
+    there, only the lines appended since are read. When they also account for every
+    change of the directory since (catalog.accounts_for), they are all the news, and
+    only the stored wheels of the projects they name are read; otherwise the directory
+    is listed and compared with every stored wheel (a wheel deleted by hand changes its
+    project). Anything unexpected falls back to reading the whole catalog.
 
     With a ``hosting.json`` (a published wheelhouse), a wheel hosted at a URL counts
     even when its file is not here, and a wheel removed on purpose never counts."""
@@ -106,15 +120,25 @@ def scan_wheelhouse(
         removed.setdefault(_ProjectNames()(name), []).append((name, removal.reason))
     tail = read_catalog_tail(wheelhouse, catalog.inode, catalog.end) if catalog else None
     listed = None
-    if catalog is not None and tail is not None:
+    if stored is not None and catalog is not None and tail is not None:
         if accounts_for(tail, catalog.directory, directory):
-            found = _update(wheelhouse, known, tail, None, hosting.removed.keys())
+            changed = _update(stored, tail, None, hosting.removed.keys())
         else:
             listed = _listed(wheelhouse, hosting)
-            found = _update(wheelhouse, known, tail, listed, ())
-        if found is not None:
+            changed = _update(stored, tail, listed, ())
+            if changed is not None:
+                # A run killed after its shards were written (stored is then ahead of
+                # ``known``) may have dropped a project whose wheels were deleted.
+                gone = known - stored.every().keys() - changed.keys()
+                changed.update(dict.fromkeys(gone, NO_WHEELS))
+        if changed is not None:
+            with_wheels = {name for name, wheels in changed.items() if wheels.names}
+            names = (known - changed.keys()) | with_wheels
             position = CatalogPosition(tail.inode, tail.end, trusted)
-            return replace(found, catalog=position, hosted=dict(hosting.hosted), removed=removed)
+            return Wheelhouse(
+                wheelhouse, frozenset(names), changed, stored, tail.lines, position,
+                dict(hosting.hosted), removed,
+            )  # fmt: skip
     if listed is None:
         listed = _listed(wheelhouse, hosting)
     listed = {n for n in listed if not n.startswith(".")}
@@ -132,11 +156,15 @@ def scan_wheelhouse(
     project_of = _ProjectNames()
     for name in sorted(listed):
         grouped.setdefault(project_of(name), {})[name] = everything.lines[name][0]
-    projects = {name: Wheels.of(wheels) for name, wheels in sorted(grouped.items())}
+    # Every project counts as changed: its wheels were found anew (the digests tell
+    # which really changed), and a project no longer here has none left.
+    all_changed = dict.fromkeys(known, NO_WHEELS)
+    all_changed.update((name, Wheels.of(wheels)) for name, wheels in grouped.items())
     position = CatalogPosition(everything.inode, everything.end, trusted)
     return Wheelhouse(
-        wheelhouse, projects, everything.lines, position, dict(hosting.hosted), removed
-    )
+        wheelhouse, frozenset(grouped), all_changed, stored, everything.lines, position,
+        dict(hosting.hosted), removed,
+    )  # fmt: skip
 
 
 def _listed(wheelhouse: Path, hosting: Hosting) -> set[str]:
@@ -160,30 +188,25 @@ def _missing(wheelhouse: Path) -> ConfigError:
 
 
 def _update(
-    wheelhouse: Path,
-    known: Mapping[str, Wheels],
-    tail: CatalogRead,
-    listed: set[str] | None,
-    removed: Collection[str],
-) -> Wheelhouse | None:
-    """The previous run's wheels, updated with the catalog's new lines and the listing
-    (None: the new lines are all that changed, less the wheels ``removed`` on purpose);
-    None when a listed wheel is in neither (it may have an older line: read them all)."""
+    stored: WheelStore, tail: CatalogRead, listed: set[str] | None, removed: Collection[str]
+) -> dict[NormalizedName, Wheels] | None:
+    """The projects whose wheels the catalog's new lines and the listing change, with
+    their wheels now (``listed`` None: the new lines are all that changed, less the
+    wheels ``removed`` on purpose); None when a listed wheel is in neither the stored
+    wheels nor the new lines (it may have an older line: read them all)."""
     changed: dict[NormalizedName, dict[str, int]] = {}
     project_of = _ProjectNames()
 
     def wheels_of(project: NormalizedName) -> dict[str, int]:
         if project not in changed:
-            old = known.get(project)
-            changed[project] = old.offsets_by_name() if old is not None else {}
+            changed[project] = stored.get(project).offsets_by_name()
         return changed[project]
 
     if listed is None:
         arrived = [name for name in tail.lines if name not in removed]
     else:
-        known_names: set[str] = set()
-        for previous in known.values():
-            known_names.update(previous.names.split(" "))
+        every = stored.every().values()
+        known_names = {name for wheels in every for name in wheels.names.split(" ")}
         if listed - known_names - tail.lines.keys():
             return None  # (hidden names land here too, and are dropped by the full scan)
         for name in known_names - listed:  # deleted by hand
@@ -191,15 +214,7 @@ def _update(
         arrived = [name for name in tail.lines if name in listed]
     for name in arrived:
         wheels_of(project_of(name))[name] = tail.lines[name][0]
-    projects = cast(dict[NormalizedName, Wheels], dict(known))  # names the last run normalized
-    for project, wheels in changed.items():
-        if wheels:
-            projects[project] = Wheels.of(dict(sorted(wheels.items())))
-        else:
-            del projects[project]
-    if changed.keys() - known.keys():
-        projects = dict(sorted(projects.items()))  # a new project: keep them in name order
-    return Wheelhouse(wheelhouse, projects, tail.lines, CatalogPosition(tail.inode, tail.end))
+    return {project: Wheels.of(dict(sorted(wheels.items()))) for project, wheels in changed.items()}
 
 
 class _ProjectNames:

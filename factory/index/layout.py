@@ -33,8 +33,19 @@ LOGS_LINK = "logs"
 
 # The factory's own bookkeeping, never served as part of the API.
 MANIFEST = ".factory-manifest.json"
+WHEEL_SHARDS = ".factory-wheels"  # each project's wheels, between runs (wheelstore.py)
 JOURNAL = ".factory-journal.json"
 LOCK = ".factory-lock"
+
+
+def wheel_shard(number: int) -> str:
+    return f"{WHEEL_SHARDS}/{number:02d}.tsv"
+
+
+def is_bookkeeping(path: str) -> bool:
+    """Whether a path is the index's record of its own runs, not a page (a publish that
+    changes only these has nothing new to publish)."""
+    return path == MANIFEST or path.startswith(f"{WHEEL_SHARDS}/")
 
 
 def simple_page(project: str) -> str:

@@ -2,9 +2,10 @@
 in an order that leaves a valid index at every instant.
 
 Bookkeeping lives beside the site in ``.factory-manifest.json``: each project's input
-digest and landing-page row, the root pages' hashes and the symbolic links. A project's
-pages follow from its name (``layout.project_pages``), so the manifest does not list
-them. A run that changes anything:
+digests and landing-page row, the root pages' hashes and the symbolic links; each
+project's wheel list is in the shards of ``wheelstore``. A project's pages follow from
+its name (``layout.project_pages``), so the manifest does not list them. A run that
+changes anything:
 
 1. refuses, before writing anything, if a path it may create exists but is not the
    factory's (in the manifest, or in the journal of an interrupted run): ``check_new``;
@@ -15,10 +16,10 @@ them. A run that changes anything:
    project published yet has no old pages to keep whole: its pages are written in
    place, saving a rename each (the root pages, which list them, still come last). A
    failure (bad input) removes what was staged and restores the journal: ``abort``;
-4. stages the root pages and links, syncs, and renames everything in place: links,
-   then project pages, then the root pages, so a page only ever links to what is
-   already there; syncs, writes the manifest, deletes what is no longer published,
-   removes the journal: ``commit``.
+4. stages the root pages, links and changed wheel shards, syncs, and renames
+   everything in place: links, then project pages, then the root pages, so a page only
+   ever links to what is already there, then the shards; syncs, writes the manifest,
+   deletes what is no longer published, removes the journal: ``commit``.
 
 A crash or kill at any point leaves every page either old or new and every link valid.
 """
@@ -40,7 +41,8 @@ from ..catalog import CatalogPosition
 from ..errors import ConfigError, LockHeld
 from . import layout
 
-FORMAT = 4
+FORMAT = 5
+READABLE_FORMATS = (4, FORMAT)  # 4: before the wheel shards (migrated on read)
 TEMP_PREFIX = ".factory-tmp."
 # Below this many files a run fsyncs each one; above, one sync() is far cheaper.
 FSYNC_EACH_MAX = 32
@@ -62,31 +64,11 @@ def plan_writes(manifest: Manifest, journal: Journal, pages: int) -> WritePlan:
     return WritePlan(in_place=in_place, fsync_each=pages <= FSYNC_EACH_MAX)
 
 
-class Wheels(NamedTuple):
-    """A project's wheels in the wheelhouse, in file name order, and the offsets of their
-    catalog lines, each space-separated: kept, compared and stored as they are, and split
-    only for the few projects a run reads (a run handles every project's)."""
-
-    names: str
-    offsets: str
-
-    @classmethod
-    def of(cls, offsets_by_name: Mapping[str, int]) -> Wheels:
-        return cls(" ".join(offsets_by_name), " ".join(map(str, offsets_by_name.values())))
-
-    def offsets_by_name(self) -> dict[str, int]:
-        if not self.names:
-            return {}
-        offsets = map(int, self.offsets.split(" "))
-        return dict(zip(self.names.split(" "), offsets, strict=True))
-
-
-NO_WHEELS = Wheels("", "")  # a project whose every wheel was removed on purpose
-
-
 class ProjectState(NamedTuple):  # a NamedTuple: a run reads one per project, 10,000 of them
-    digest: str  # of everything the project's pages are made from
-    wheels: Wheels
+    """What the project's pages were made from, by digest, and what they publish."""
+
+    wheels: str  # digest of its wheels (wheelstore.Wheels.digest); the lists are kept there
+    others: str  # digest of its other inputs (yanks, recipe, logs, hosting); "" when none
     files: int  # published files: 0 when all are filtered out or removed on purpose
     row: str  # its landing-page row: "" when it has no pages (nothing published or removed)
 
@@ -152,7 +134,7 @@ def read_manifest(out: Path, *, header_only: bool = False) -> Manifest:
     try:
         with open(path, "rb") as handle:
             header = json.loads(handle.readline())
-            if not isinstance(header, dict) or header.get("format") != FORMAT:
+            if not isinstance(header, dict) or header.get("format") not in READABLE_FORMATS:
                 raise _unreadable(path, "unknown format")
             lines = [] if header_only else handle.read().decode().split("\n")[:-1]
     except FileNotFoundError:
@@ -161,9 +143,18 @@ def read_manifest(out: Path, *, header_only: bool = False) -> Manifest:
         raise _unreadable(path, exc) from None
     try:
         projects = {}
-        for line in lines:
-            name, digest, files, row, wheels, offsets = line.split("\t")
-            projects[name] = ProjectState(digest, Wheels(wheels, offsets), int(files), row)
+        if header["format"] == FORMAT:
+            for line in lines:
+                name, wheels, others, files, row = line.split("\t")
+                projects[name] = ProjectState(wheels, others, int(files), row)
+        else:
+            # The format before wheel shards: its pages are the factory's, but its
+            # digests mean nothing now; no settings and no catalog position make the
+            # next run read the whole wheelhouse and re-render every project once.
+            for line in lines:
+                name, _, files, row, _, _ = line.split("\t")
+                projects[name] = ProjectState("", "", int(files), row)
+            header.update(settings="", inputs="", catalog=None)
         catalog = header["catalog"]
         return Manifest(
             settings=header["settings"],
@@ -304,6 +295,7 @@ def commit(
     states: Mapping[str, ProjectState],
     root: Mapping[str, bytes],
     links: Mapping[str, str],
+    shards: Mapping[str, bytes],
     settings: str,
     inputs: str,
     catalog: CatalogPosition,
@@ -311,9 +303,9 @@ def commit(
 ) -> Changes:
     """Put the staged pages of ``rendered`` projects, the root pages and links in place,
     and update the bookkeeping to ``states`` (every project from now on: a project of the
-    manifest missing from it is removed). ``journal`` is the one ``begin`` wrote;
-    ``plan`` is the one the pages were staged with; ``inputs`` the inputs' stamp and
-    ``catalog`` how far the catalog was read."""
+    manifest missing from it is removed) and the wheel ``shards`` that changed.
+    ``journal`` is the one ``begin`` wrote; ``plan`` is the one the pages were staged
+    with; ``inputs`` the inputs' stamp and ``catalog`` how far the catalog was read."""
     removed = manifest.projects.keys() - states.keys()
     deletions: set[str] = set()
     for name in {*journal.projects, *removed, *rendered}:
@@ -345,14 +337,20 @@ def commit(
         catalog,
         dict(sorted(states.items())),
     )
-    if pages or root_writes or new_links or deletions:
-        # The root pages are always staged beside their old versions and renamed.
-        Stager(str(out), WritePlan(in_place=False, fsync_each=plan.fsync_each)).stage(root_writes)
+    shard_writes = {path: data for path, data in shards.items() if data}
+    if pages or root_writes or new_links or deletions or shard_writes:
+        # The root pages and shards are always staged beside their old versions and renamed.
+        stager = Stager(str(out), WritePlan(in_place=False, fsync_each=plan.fsync_each))
+        stager.stage({**root_writes, **shard_writes})
         for path, target in new_links.items():
             _make_link(target, _temp(f"{out}/{path}"))
-        # Links first, then project pages, then the root pages that list the projects.
-        renames = [*new_links, *([] if plan.in_place else pages), *root_writes]
+        # Links first, then project pages, then the root pages that list the projects;
+        # the shards before the manifest that goes with them.
+        renames = [*new_links, *([] if plan.in_place else pages), *root_writes, *shard_writes]
         _rename_in_place(out, renames, plan.fsync_each)
+    for path in shards.keys() - shard_writes.keys():  # no project left in it
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(out / path)
     if new_manifest != manifest:
         _write_manifest(out, new_manifest)
     deleted = _delete(out, sorted(deletions), temps=[])
@@ -491,8 +489,7 @@ def _write_manifest(out: Path, manifest: Manifest) -> None:
 def _project_line(name: str, state: ProjectState) -> str:
     # Tab-separated, not JSON: a run reads and writes every project's line (10,000 on
     # a large index) and JSON would cost it several times more. No field holds a tab.
-    wheels = state.wheels
-    return f"{name}\t{state.digest}\t{state.files}\t{state.row}\t{wheels.names}\t{wheels.offsets}\n"
+    return f"{name}\t{state.wheels}\t{state.others}\t{state.files}\t{state.row}\n"
 
 
 def _delete(out: Path, paths: Sequence[str], temps: Iterable[str]) -> list[str]:

@@ -60,9 +60,9 @@ def read_local(wheelhouse: Path) -> list[LocalWheel]:
     if not wheelhouse.is_dir():
         return []  # nothing built here (an unpublish from a fresh checkout)
     # A wheel without a catalog line: an error, named.
-    house = scan_wheelhouse(wheelhouse, known={}, catalog=None)
+    house = scan_wheelhouse(wheelhouse)
     wheels = []
-    for project in house.projects:
+    for project in sorted(house.names):
         for name, line in house.catalog_lines(project):
             path = wheelhouse / name
             if not path.is_file():

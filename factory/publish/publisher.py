@@ -210,7 +210,7 @@ class _Publisher:
         changes = self.repo.changes(tip)
         _check_changes(changes, set(removals.remove))
         site_bytes = check_sizes(self.repo.sizes(staged), options.site_limit, self.say)
-        if not any(change.path != layout.MANIFEST for change in changes):
+        if all(layout.is_bookkeeping(change.path) for change in changes):
             return _Attempt(None, plan, removals, site_bytes)
         commit = self.repo.commit(staged, tip, _message(plan, removals, changes))
         return _Attempt(commit, plan, removals, site_bytes)
@@ -351,7 +351,12 @@ def _check_changes(changes: list[Change], removing: set[str]) -> None:
                 hint="a published file name never gets new bytes: raise the recipe's "
                 "build_number (`factory bump --rebuild PROJECT`) and build again",
             )
-        if change.status == "D" and change.path not in allowed and not _page(change.path):
+        if (
+            change.status == "D"
+            and change.path not in allowed
+            and not _page(change.path)
+            and not layout.is_bookkeeping(change.path)
+        ):
             raise PublishFailed(
                 f"{change.path} would disappear from the published branch; nothing was published",
                 hint="remove published wheels with `factory unpublish`; report this if it "
