@@ -21,7 +21,7 @@ from typing import Literal
 from packaging.utils import NormalizedName, canonicalize_name
 
 from ._fs import write_atomically
-from .builders.base import BuildHost, host_for_recipe
+from .builders.base import BuildHost, host_for_recipe, uv_environment
 from .errors import ConfigError, FactoryError, most_severe
 from .hashing import sha256_file
 from .isa import check_baseline
@@ -416,6 +416,9 @@ def _build_wheel(
         constraints.write_text("".join(f"{pin}\n" for pin in build.dependency_pins))
         env["PIP_CONSTRAINT"] = str(constraints)
         binds.append(constraints)
+    if host.uv is not None:
+        argv.append("--installer=uv")  # build finds it on PATH
+        env.update(uv_environment(env))
     wheelhouse.mkdir(parents=True, exist_ok=True)
     out_dir.mkdir(parents=True, exist_ok=True)
     host.run(

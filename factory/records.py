@@ -110,8 +110,10 @@ def _fingerprinted_recipe(loaded: LoadedRecipe) -> dict[str, Any]:
 # "compiler" is the compiler path in the riscv64 userland (host-native cross or
 # emulated): the companion is used only at the userland's exact compiler versions and
 # makes byte-identical objects, so switching paths must not make a wheel stale, let
-# alone demand a new build number.
-INFORMATIONAL_TOOLCHAIN = ("compiler",)
+# alone demand a new build number. "installer" is what installed the build and test
+# environments (pip, or the host-native uv): the same requirements resolve to the same
+# versions either way.
+INFORMATIONAL_TOOLCHAIN = ("compiler", "installer")
 
 
 def fingerprint(inputs: FingerprintInputs) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ._run import CommandFailed
-from .builders.base import BuildHost
+from .builders.base import BuildHost, uv_environment
 from .errors import BuildFailed
 from .recipe import TestSettings
 
@@ -32,8 +32,21 @@ def run_wheel_tests(
             argv, log=log, cwd=cwd, env={**env, **(extra_env or {})}, timeout=timeout, binds=binds
         )
 
-    run([host.python, "-m", "venv", str(venv)])
-    run([python, "-m", "pip", "install", "--quiet", str(wheel)])
+    if host.uv is None:
+        run([host.python, "-m", "venv", str(venv)])
+        run([python, "-m", "pip", "install", "--quiet", str(wheel)])
+    else:
+        # The same venv (with pip, which test commands may use), made at host speed.
+        uv_env = uv_environment(env)
+        run([host.uv, "venv", "--seed", "--quiet", "--python", host.python, str(venv)], uv_env)
+        install = [host.uv, "pip", "install", "--quiet", "--python", python, str(wheel)]
+        try:
+            # pip's --prefer-binary, which uv lacks: wheels only, so that uv takes the
+            # newest version that has one (our numpy, not a newer sdist from PyPI that
+            # would compile for an hour); building from source only when that fails.
+            run([*install, "--no-build"], uv_env)
+        except CommandFailed:
+            run(install, uv_env)
     try:
         for module in settings.imports:
             run([python, "-c", f"import {module}"])

@@ -98,7 +98,10 @@ def accelerated(userland: Userland, tmp_path_factory: pytest.TempPathFactory) ->
     log = tmp_path_factory.mktemp("companion-log") / "companion.log"
     acceleration = cp.accelerate(userland, default_cache_dir(), log, lines.append)
     assert acceleration is not None, lines
-    assert len(lines) == 1 and lines[0].startswith("riscv64 compilers: host-native"), lines
+    assert len(lines) == 2 and lines[0].startswith("riscv64 compilers: host-native"), lines
+    assert lines[1].startswith(
+        "riscv64 build and test environments: installed by the host-native uv"
+    )
     return userland.with_acceleration(acceleration)
 
 
@@ -255,14 +258,32 @@ def _record(project: Project) -> dict[str, object]:
     return data
 
 
+def test_an_accelerated_build_installs_its_environments_with_the_host_uv(
+    project: Project,
+) -> None:
+    result = project.factory("build", "tinyyaml", timeout=1800)
+    assert result.returncode == 0, result.stderr
+    [log] = (project.root / "builds" / "tinyyaml").glob("*.log")
+    text = log.read_text()
+    # Build isolation (python -m build's own report) and the test venv both used it.
+    assert f"Using external uv from {cp.HOST_TOOLS}/uv" in text, text[-3000:]
+    assert f"{cp.HOST_TOOLS}/uv venv --seed" in text and " -m venv " not in text
+    inputs = _record(project)["inputs"]
+    assert isinstance(inputs, dict)
+    assert inputs["toolchain"]["installer"].startswith("uv ")
+    assert inputs["toolchain"]["installer"].endswith(" (host-native)")
+
+
 def test_no_accelerate_builds_emulated_and_the_record_says_so(project: Project) -> None:
     result = project.factory("build", "--no-accelerate", "tinyyaml", timeout=1800)
     assert result.returncode == 0, result.stderr
     assert "riscv64 compilers: emulated (--no-accelerate)" in result.stderr
     [log] = (project.root / "builds" / "tinyyaml").glob("*.log")
     assert str(cp.INSIDE) not in log.read_text()
+    assert str(cp.HOST_TOOLS) not in log.read_text()  # pip installed, emulated, as before
     inputs = _record(project)["inputs"]
     assert isinstance(inputs, dict) and inputs["toolchain"]["compiler"] == "emulated"
+    assert inputs["toolchain"]["installer"] == "pip"
     # The same inputs built with the companion: up to date, no new build number asked for.
     again = project.factory("build", "tinyyaml", timeout=600)
     assert again.returncode == 0, again.stderr

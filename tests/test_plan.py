@@ -26,6 +26,7 @@ class FakeHost:
     name = "fake-riscv64"
     arch = "riscv64"
     python = "/usr/bin/python3"
+    uv: str | None = None
 
     def __init__(self, toolchain: Mapping[str, str] = TOOLCHAIN) -> None:
         self._toolchain = dict(toolchain)

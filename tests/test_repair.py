@@ -21,6 +21,7 @@ class SilentHost:
     name = "silent"
     arch = "riscv64"
     python = "/usr/bin/python3"
+    uv: str | None = None
 
     def __init__(self) -> None:
         self.commands: list[list[str]] = []

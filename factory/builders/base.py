@@ -31,6 +31,12 @@ class BuildHost(Protocol):
         """The interpreter (inside the host) that has build, auditwheel and wheel."""
         ...
 
+    @property
+    def uv(self) -> str | None:
+        """A uv (inside the host) that installs build and test environments faster than
+        pip, or None: pip installs them."""
+        ...
+
     def run(
         self,
         argv: Sequence[str],
@@ -66,6 +72,22 @@ class Accelerated(Protocol):
     """A host whose compilers can be swapped for host-native ones (the userland)."""
 
     def without_acceleration(self) -> BuildHost: ...
+
+
+def uv_environment(pip_env: Mapping[str, str]) -> dict[str, str]:
+    """uv's spelling of the pip settings a step gives (find-links, constraints), plus
+    what keeps uv to the interpreter it is given and quiet about the cache's filesystem.
+
+    uv has no --prefer-binary: among versions of a requirement it takes the newest, as
+    pip does without it; build requirements that are our recipes are pinned by the
+    constraints, and the rest ship wheels (setuptools, Cython, meson, cmake, ninja...).
+    """
+    env = {"UV_PYTHON_DOWNLOADS": "never", "UV_LINK_MODE": "copy", "UV_NO_PROGRESS": "1"}
+    if "PIP_FIND_LINKS" in pip_env:
+        env["UV_FIND_LINKS"] = pip_env["PIP_FIND_LINKS"]
+    if "PIP_CONSTRAINT" in pip_env:
+        env["UV_CONSTRAINT"] = pip_env["PIP_CONSTRAINT"]
+    return env
 
 
 def host_for_recipe(host: BuildHost, accelerate: bool) -> BuildHost:

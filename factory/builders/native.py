@@ -38,6 +38,10 @@ class NativeHost:
     def python(self) -> str:
         return self._python
 
+    @property
+    def uv(self) -> str | None:
+        return None  # natively pip is fast enough, and --native stays as it always was
+
     def run(
         self,
         argv: Sequence[str],

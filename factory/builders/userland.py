@@ -278,6 +278,13 @@ class Userland:
     def python(self) -> str:
         return f"{VENV}/bin/python"
 
+    @property
+    def uv(self) -> str | None:
+        """The host-native uv, when accelerated (it runs on the companion's libraries)."""
+        if self.acceleration is None or self.acceleration.uv is None:
+            return None
+        return self.acceleration.installer_path
+
     def run(
         self,
         argv: Sequence[str],
@@ -305,12 +312,16 @@ class Userland:
 
     def toolchain(self) -> dict[str, str]:
         # Read inside once, at creation, and stored in READY: free from then on.
-        compiler = self.acceleration.describe if self.acceleration is not None else "emulated"
+        acceleration = self.acceleration
+        compiler = acceleration.describe if acceleration is not None else "emulated"
+        uv = acceleration.uv if acceleration is not None else None
         return {
             **self.versions,
             "suite": self.spec.suite,
             "userland": self.key,
-            "compiler": compiler,  # informational: records.INFORMATIONAL_TOOLCHAIN
+            # Informational (records.INFORMATIONAL_TOOLCHAIN): never in the fingerprint.
+            "compiler": compiler,
+            "installer": f"uv {uv.version} (host-native)" if uv is not None else "pip",
         }
 
     def missing_system_packages(self, packages: Sequence[str]) -> list[str]:
