@@ -2,12 +2,14 @@
 
 First the inputs' stamp (``stamp``: ``stat`` calls only) is compared with the one in
 the manifest's header: when nothing can have changed, the run stops there, having
-imported and read almost nothing. Otherwise each project gets a digest of everything
-its pages are made from (its wheels' catalog lines, yanks, recipe, logs directory, the
-settings and the renderer's own code); a project whose digest is the one in the
-manifest is not read, rendered or written, and its landing-page row comes from the
-manifest. The changed projects are read, rendered and staged one after the other, and
-put in place in one commit (see the writer).
+imported and read almost nothing. Otherwise each project's inputs are compared with
+the manifest's digests of them: its wheels' catalog lines (hashed only for the projects
+whose wheels the scan found changed; see ``wheelstore``) and the rest (yanks, recipe,
+logs directory, hosting: "" for a project with none). New settings or a new renderer
+change every page. A project whose digests are the manifest's is not read, rendered or
+written, and its landing-page row comes from the manifest. The changed projects are
+read, rendered and staged one after the other, and put in place in one commit (see
+the writer).
 """
 
 from __future__ import annotations
