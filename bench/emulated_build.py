@@ -62,7 +62,7 @@ source:
 test:
   imports: [greenlet._greenlet]
   commands:
-    - python -c "import greenlet; assert greenlet.greenlet(lambda: 42).switch() == 42"
+    - 'python -c "import greenlet; assert greenlet.greenlet(lambda: 42).switch() == 42"'
 """
 
 
