@@ -405,7 +405,8 @@ class Acceleration:
         return ":".join([*dirs, *([str(HOST_TOOLS)] if self.uv is not None else [])])
 
     @property
-    def installer_path(self) -> str:
+    def uv_inside(self) -> str:
+        """Where the host's uv appears inside the userland (mounted by ``mounts``)."""
         return str(HOST_TOOLS / "uv")
 
     @property
@@ -486,7 +487,7 @@ class HostUv:
     """The factory's own uv: a host binary that, like the compilers, runs natively in the
     userland through the companion's host libraries. It installs into riscv64 venvs at
     host speed (it asks their riscv64 interpreter for its platform once): a test venv in
-    3 s instead of 50 s of emulated `python -m venv` and pip (bench/emulated_build.py)."""
+    3 s instead of 50 s of emulated `python -m venv` and pip (measured: see the README)."""
 
     binary: Path
     version: str

@@ -283,7 +283,7 @@ class Userland:
         """The host-native uv, when accelerated (it runs on the companion's libraries)."""
         if self.acceleration is None or self.acceleration.uv is None:
             return None
-        return self.acceleration.installer_path
+        return self.acceleration.uv_inside
 
     def run(
         self,
