@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -38,7 +37,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from overhead import tiny_project  # noqa: E402  (the same tiny C extension as its smoke)
+from overhead import bench_project  # noqa: E402  (the same projects as its benchmark)
 
 MODES = {
     "emulated": ["--no-accelerate"],
@@ -90,11 +89,8 @@ def main() -> None:
     times: dict[tuple[str, str], list[tuple[float, float]]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-emulated-") as temp:
         project = Path(temp) / "project"
-        if args.smoke:
-            tiny_project(project)
-        else:
-            for part in ("recipes", "patches", "forks"):
-                shutil.copytree(REPO / part, project / part)
+        bench_project(project, args.smoke)
+        if not args.smoke:
             (project / "recipes" / "greenlet.yaml").write_text(GREENLET_RECIPE)
         env = {
             **os.environ,

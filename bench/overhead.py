@@ -83,6 +83,16 @@ TINY_FILES = {
 }
 
 
+def bench_project(project: Path, smoke: bool) -> None:
+    """The project a benchmark builds in: the tiny C extension (--smoke), or a copy of
+    this repository's recipes, patches and forks."""
+    if smoke:
+        tiny_project(project)
+        return
+    for part in ("recipes", "patches", "forks"):
+        shutil.copytree(REPO / part, project / part)
+
+
 def tiny_project(project: Path) -> Path:
     """A recipe for a one-file C extension, from an sdist-like archive beside it."""
     archive = project / "sources" / "tinyext-1.0.tar.gz"
@@ -115,11 +125,7 @@ def main() -> None:
     package = "tinyext" if args.smoke else "pyyaml"
     with tempfile.TemporaryDirectory(prefix="bench-overhead-") as temp:
         project = Path(temp) / "project"
-        if args.smoke:
-            tiny_project(project)
-        else:
-            for part in ("recipes", "patches", "forks"):
-                shutil.copytree(REPO / part, project / part)
+        bench_project(project, args.smoke)
         env = {
             **os.environ,
             "FACTORY_CACHE_DIR": str(Path(temp) / "cache"),

@@ -24,8 +24,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
 
-from ..errors import ConfigError
 from . import layout
+from .writer import unreadable_bookkeeping
 
 SHARDS = 64
 
@@ -112,23 +112,15 @@ def _read_shard(path: Path) -> dict[str, Wheels]:
     except FileNotFoundError:
         return {}
     except (OSError, UnicodeDecodeError) as exc:
-        raise _unreadable(path, exc) from None
+        raise unreadable_bookkeeping(path, exc) from None
     shard = {}
     for line in text.split("\n")[:-1]:
         fields = line.split("\t")
         if len(fields) != 3:
-            raise _unreadable(path, f"a line with {len(fields)} fields")
+            raise unreadable_bookkeeping(path, f"a line with {len(fields)} fields")
         shard[fields[0]] = Wheels(fields[1], fields[2])
     return shard
 
 
 def _shard_bytes(shard: Mapping[str, Wheels]) -> bytes:
     return "".join(f"{p}\t{w.names}\t{w.offsets}\n" for p, w in sorted(shard.items())).encode()
-
-
-def _unreadable(path: Path, why: object) -> ConfigError:
-    return ConfigError(
-        f"{path}: unreadable index bookkeeping ({why})",
-        hint="it was not written by this version of the factory; write the index to a "
-        "new directory (--out) or remove this one",
-    )

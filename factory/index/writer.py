@@ -135,12 +135,12 @@ def read_manifest(out: Path, *, header_only: bool = False) -> Manifest:
         with open(path, "rb") as handle:
             header = json.loads(handle.readline())
             if not isinstance(header, dict) or header.get("format") not in READABLE_FORMATS:
-                raise _unreadable(path, "unknown format")
+                raise unreadable_bookkeeping(path, "unknown format")
             lines = [] if header_only else handle.read().decode().split("\n")[:-1]
     except FileNotFoundError:
         return Manifest()
     except ValueError as exc:
-        raise _unreadable(path, exc) from None
+        raise unreadable_bookkeeping(path, exc) from None
     try:
         projects = {}
         if header["format"] == FORMAT:
@@ -167,7 +167,7 @@ def read_manifest(out: Path, *, header_only: bool = False) -> Manifest:
             projects=projects,
         )
     except (KeyError, TypeError, ValueError, IndexError) as exc:
-        raise _unreadable(path, exc) from None
+        raise unreadable_bookkeeping(path, exc) from None
 
 
 def _position(stored: list[Any]) -> CatalogPosition:
@@ -184,10 +184,10 @@ def read_journal(out: Path) -> Journal:
     except FileNotFoundError:
         return Journal()
     except (ValueError, KeyError, TypeError) as exc:
-        raise _unreadable(path, exc) from None
+        raise unreadable_bookkeeping(path, exc) from None
 
 
-def _unreadable(path: Path, why: object) -> ConfigError:
+def unreadable_bookkeeping(path: Path, why: object) -> ConfigError:
     return ConfigError(
         f"{path}: unreadable index bookkeeping ({why})",
         hint="it was not written by this version of the factory; write the index to a "
