@@ -347,9 +347,15 @@ def project_page(project: IndexedProject, settings: IndexSettings) -> bytes:
 
 def _runs_on(file: IndexedFile) -> str:
     """Where the wheel runs: the C library it needs and the ISA its code needs."""
-    needs = [libc_requirement(file.platform_tags)]
-    if file.build is not None:
-        needs.append(isa_text(file.build.isa))
+    return _runs_on_text(file.platform_tags, file.build.isa if file.build is not None else None)
+
+
+@functools.lru_cache(maxsize=4096)
+def _runs_on_text(platform_tags: tuple[str, ...], isa: str | None) -> str:
+    # A few platform tag sets and ISAs recur across a whole index: each said once.
+    needs = [libc_requirement(platform_tags)]
+    if isa is not None:
+        needs.append(isa_text(isa))
     text = " · ".join(_escape(need) for need in needs if need)
     return f'<span class="runs">Runs on: {text}</span><br>\n' if text else ""
 
