@@ -22,6 +22,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 
 from ._fs import write_atomically
 from .builders.base import BuildHost, host_for_recipe, uv_environment
+from .buildreqs import available_versions, marker_environment, wheelhouse_pins
 from .errors import ConfigError, FactoryError, most_severe
 from .hashing import sha256_file
 from .isa import check_baseline
@@ -386,6 +387,33 @@ def _path_key(path: Path) -> str:
     return hashlib.sha256(str(path).encode()).hexdigest()[:16]
 
 
+def _build_pins(
+    build: PlannedBuild,
+    host: BuildHost,
+    tree: Path,
+    wheelhouse: Path,
+    log: Path,
+    progress: Progress,
+) -> list[str]:
+    """The recipe's build.requires at our versions, then the other static build
+    requirements the wheelhouse holds a fitting wheel of (said, and logged: like any build
+    requirement taken from PyPI, they are not part of the fingerprint)."""
+    declared = {pin.partition("==")[0] for pin in build.dependency_pins}
+    available = available_versions(wheelhouse_records(wheelhouse), host.arch, host_python(host))
+    environment = marker_environment(host.arch, host.toolchain()["python"])
+    found = [
+        pin
+        for pin in wheelhouse_pins(tree, available, environment)
+        if pin.partition("==")[0] not in declared
+    ]
+    if found:
+        line = f"build requirements from the wheelhouse: {', '.join(found)}"
+        with open(log, "a", encoding="utf-8") as handle:
+            handle.write(f"{line}\n")
+        progress.message(f"  {line}")
+    return [*build.dependency_pins, *found]
+
+
 def _build_wheel(
     build: PlannedBuild,
     host: BuildHost,
@@ -409,11 +437,13 @@ def _build_wheel(
         "PIP_PREFER_BINARY": "1",
     }
     binds = [tree, out_dir, wheelhouse, sources]
-    if build.dependency_pins:
-        # Pinning build dependencies that are our recipes to our versions makes pip take
-        # our wheels (find-links) instead of a newer sdist from PyPI that it would compile.
+    pins = _build_pins(build, host, tree, wheelhouse, log, progress)
+    if pins:
+        # Pinning build dependencies to our versions makes the installer take our wheels
+        # (find-links) instead of a newer release from PyPI: an sdist it would compile,
+        # or a pure-Python wheel that runs emulated (buildreqs.py).
         constraints = out_dir.parent / "build-constraints.txt"
-        constraints.write_text("".join(f"{pin}\n" for pin in build.dependency_pins))
+        constraints.write_text("".join(f"{pin}\n" for pin in pins))
         env["PIP_CONSTRAINT"] = str(constraints)
         binds.append(constraints)
     if host.uv is not None:

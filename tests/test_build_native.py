@@ -387,6 +387,66 @@ def test_build_dependency_comes_from_our_wheelhouse(built: Project, tmp_path: Pa
     ]
 
 
+def committed_package(directory: Path, files: dict[str, str]) -> str:
+    """A package source in a new local git repository; returns its commit."""
+    for name, text in files.items():
+        (directory / name).parent.mkdir(parents=True, exist_ok=True)
+        (directory / name).write_text(text)
+    git(directory, "init", "-q", "-b", "main")
+    git(directory, "add", "-A")
+    git(directory, "commit", "-q", "-m", "package")
+    return git(directory, "rev-parse", "HEAD")
+
+
+def test_undeclared_build_requirement_is_taken_from_our_wheelhouse(
+    built: Project, tmp_path: Path
+) -> None:
+    """A build requirement the recipe does not list (pyyaml's Cython) comes from the
+    wheelhouse when it holds a fitting wheel, although PyPI has a newer release."""
+    project = clone(built, tmp_path)
+    setuptools_backend = 'build-backend = "setuptools.build_meta"\n'
+    # Our own "iniconfig" 0.1: PyPI's (2.x) has no FLAVOUR.
+    ours = committed_package(
+        project.root / "ours",
+        {
+            "iniconfig/__init__.py": 'FLAVOUR = "ours"\n',
+            "pyproject.toml": '[build-system]\nrequires = ["setuptools>=61"]\n'
+            + setuptools_backend
+            + '[project]\nname = "iniconfig"\nversion = "0.1"\n',
+        },
+    )
+    user = committed_package(
+        project.root / "user",
+        {
+            "user_pkg/__init__.py": "",
+            "setup.py": "import iniconfig\n"
+            "assert getattr(iniconfig, 'FLAVOUR', None) == 'ours', iniconfig.__file__\n"
+            "from setuptools import setup\n"
+            "setup(name='user-pkg', version='2.0', packages=['user_pkg'])\n",
+            "pyproject.toml": '[build-system]\nrequires = ["setuptools>=61", "iniconfig"]\n'
+            + setuptools_backend,
+        },
+    )
+    for name, version, path, commit in (
+        ("iniconfig", "0.1", "ours", ours),
+        ("user-pkg", "2.0", "user", user),
+    ):
+        project.recipe(
+            name,
+            f"""\
+            name: {name}
+            version: "{version}"
+            source:
+              git: {{url: {project.root / path}, commit: {commit}}}
+            """,
+        )
+    first = project.factory("build", "--native", "iniconfig")
+    assert first.returncode == 0, first.stderr
+    result = project.factory("build", "--native", "user-pkg")
+    assert result.returncode == 0, result.stderr
+    assert "build requirements from the wheelhouse: iniconfig==0.1" in result.stderr
+
+
 def test_check_fetches_and_patches_without_building(built: Project, tmp_path: Path) -> None:
     project = clone(built, tmp_path)
     before = project.wheelhouse_snapshot()

@@ -1,0 +1,87 @@
+"""Build requirements the wheelhouse already holds come from it, not from PyPI.
+
+Build-time dependencies come from our own index first (DESIGN.md). A recipe's
+``build.requires`` are built before it and pinned (``build.plan``); this covers the
+requirements a recipe does not name. When the source's static ``[build-system]
+requires`` lists a project the wheelhouse has a wheel of for this target, and that
+version satisfies the requirement, the build is pinned to it: otherwise the installer
+takes PyPI's newest release, which for Cython on riscv64 is the pure-Python wheel, and
+translating pyyaml's one module with it under emulation takes 30 s instead of 10.
+A requirement our wheels do not satisfy is left to the installer, as before.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from .records import BuildRecord
+
+
+def available_versions(
+    records: Iterable[BuildRecord], arch: str, python: str
+) -> dict[NormalizedName, list[Version]]:
+    """The versions the wheelhouse holds of each project, for this architecture and Python."""
+    found: dict[NormalizedName, list[Version]] = {}
+    for record in records:
+        target = record.inputs.target
+        if target.arch != arch or target.python != python:
+            continue
+        try:
+            version = Version(record.version)
+        except InvalidVersion:
+            continue
+        found.setdefault(canonicalize_name(record.project), []).append(version)
+    return found
+
+
+def marker_environment(arch: str, python_full: str) -> dict[str, str]:
+    """PEP 508 marker values of the build's interpreter (Linux, CPython)."""
+    return {
+        "implementation_name": "cpython",
+        "implementation_version": python_full,
+        "os_name": "posix",
+        "platform_machine": arch,
+        "platform_python_implementation": "CPython",
+        "platform_system": "Linux",
+        "python_full_version": python_full,
+        "python_version": ".".join(python_full.split(".")[:2]),
+        "sys_platform": "linux",
+    }
+
+
+def wheelhouse_pins(
+    tree: Path,
+    available: Mapping[NormalizedName, list[Version]],
+    environment: dict[str, str],
+) -> list[str]:
+    """``name==version`` for each static build requirement the wheelhouse satisfies (the
+    highest such version); nothing for a tree without a readable pyproject.toml."""
+    try:
+        data = tomllib.loads((tree / "pyproject.toml").read_text(encoding="utf-8"))
+        requires = data["build-system"]["requires"]
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, KeyError, TypeError):
+        return []
+    applicable: dict[NormalizedName, list[Requirement]] = {}
+    for text in requires if isinstance(requires, list) else []:
+        try:
+            requirement = Requirement(str(text))
+        except InvalidRequirement:
+            continue  # the build frontend reports it
+        if requirement.marker is None or requirement.marker.evaluate(environment):
+            applicable.setdefault(canonicalize_name(requirement.name), []).append(requirement)
+    pins = []
+    for name, lines in sorted(applicable.items()):
+        ours = [
+            version
+            for version in available.get(name, ())
+            if all(line.specifier.contains(version, prereleases=True) for line in lines)
+        ]
+        if ours:
+            pins.append(f"{name}=={max(ours)}")
+    return pins
