@@ -13,7 +13,7 @@ A requirement our wheels do not satisfy is left to the installer, as before.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -25,9 +25,9 @@ from .records import BuildRecord
 
 def available_versions(
     records: Iterable[BuildRecord], arch: str, python: str
-) -> dict[NormalizedName, list[Version]]:
+) -> dict[str, list[Version]]:
     """The versions the wheelhouse holds of each project, for this architecture and Python."""
-    found: dict[NormalizedName, list[Version]] = {}
+    found: dict[str, list[Version]] = {}
     for record in records:
         target = record.inputs.target
         if target.arch != arch or target.python != python:
@@ -57,7 +57,7 @@ def marker_environment(arch: str, python_full: str) -> dict[str, str]:
 
 def wheelhouse_pins(
     tree: Path,
-    available: Mapping[NormalizedName, list[Version]],
+    available: Mapping[str, Sequence[Version]],  # by normalized name
     environment: dict[str, str],
 ) -> list[str]:
     """``name==version`` for each static build requirement the wheelhouse satisfies (the
