@@ -13,11 +13,7 @@ emulated for the compile-heavy one.
 
 Packages (--packages): pyyaml (C, Cython, libyaml), greenlet (C++; a recipe this
 bench writes: its sdist pinned below) and zstandard (compile-heavy: the whole zstd
-library; cffi, its build dependency, is built once in the warm-up). pyyaml's build
-translates one module with Cython: the warm-up builds our compiled riscv64 Cython
-(about 8 minutes), which every riscv64 build then takes from the wheelhouse, as builds
-from a published index do (PyPI's newer pure-Python Cython would run emulated); the
-native build takes PyPI's compiled x86_64 Cython.
+library; cffi, its build dependency, is built once in the warm-up).
 
 Needs root and the riscv64 userland (created on first use, as for `factory build`).
 Run: .venv/bin/python bench/emulated_build.py [--rounds N] [--packages pyyaml ...]
@@ -104,8 +100,6 @@ def main() -> None:
         if not args.smoke:
             # Warm-up, not timed: sources fetched, build dependencies (zstandard's cffi)
             # built for both targets, the companion made, pip's and uv's caches filled.
-            if "pyyaml" in packages:
-                build(project, "cython", "accelerated", env)
             for package in packages:
                 for mode in ("native", "accelerated"):
                     build(project, package, mode, env)

@@ -5,8 +5,8 @@ Build-time dependencies come from our own index first (DESIGN.md). A recipe's
 requirements a recipe does not name. When the source's static ``[build-system]
 requires`` lists a project the wheelhouse has a wheel of for this target, and that
 version satisfies the requirement, the build is pinned to it: otherwise the installer
-takes PyPI's newest release, which for Cython on riscv64 is the pure-Python wheel, and
-translating pyyaml's one module with it under emulation takes 30 s instead of 10.
+takes PyPI's newest release, which for Cython on riscv64 is the pure-Python wheel
+(slower under emulation than our compiled one), or an sdist it would compile.
 A requirement our wheels do not satisfy is left to the installer, as before.
 """
 
