@@ -21,6 +21,7 @@ from typing import Literal
 from packaging.utils import NormalizedName, canonicalize_name
 
 from ._fs import write_atomically
+from .buildenv import kept_environment, no_isolation_build
 from .builders.base import BuildHost, host_for_recipe, uv_environment
 from .buildreqs import available_versions, marker_environment, wheelhouse_pins
 from .errors import ConfigError, FactoryError, most_severe
@@ -425,10 +426,11 @@ def _build_wheel(
 ) -> Path:
     wheelhouse, sources = workspace.wheelhouse, workspace.sources
     settings = build.loaded.recipe.build
-    argv = [host.python, "-m", "build", "--wheel", "--outdir", str(out_dir)]
+    timeout = float(settings.timeout)
+    frontend_args = ["--wheel", "--outdir", str(out_dir)]
     for key, value in sorted(settings.config_settings.items()):
         for item in [value] if isinstance(value, str) else value:
-            argv.append(f"--config-setting={key}={item}")
+            frontend_args.append(f"--config-setting={key}={item}")
     env = {
         **settings.env,
         # Build requirements come as wheels, ours first: never --no-binary :all:, which
@@ -436,6 +438,7 @@ def _build_wheel(
         "PIP_FIND_LINKS": str(wheelhouse),
         "PIP_PREFER_BINARY": "1",
     }
+    # The source tree is a --shared git clone: its objects live in the sources cache.
     binds = [tree, out_dir, wheelhouse, sources]
     pins = _build_pins(build, host, tree, wheelhouse, log, progress)
     if pins:
@@ -446,18 +449,32 @@ def _build_wheel(
         constraints.write_text("".join(f"{pin}\n" for pin in pins))
         env["PIP_CONSTRAINT"] = str(constraints)
         binds.append(constraints)
+    wheelhouse.mkdir(parents=True, exist_ok=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    argv = [host.python, "-m", "build", *frontend_args]
     if host.uv is not None:
         argv.append("--installer=uv")  # build finds it on PATH
         env.update(uv_environment(env))
-    wheelhouse.mkdir(parents=True, exist_ok=True)
-    out_dir.mkdir(parents=True, exist_ok=True)
+        resolving = out_dir.parent / "build-env"
+        resolving.mkdir(exist_ok=True)
+        kept = kept_environment(
+            host, tree, resolving, workspace.cache, env, [*binds, resolving], log, timeout,
+            progress.message,
+        )  # fmt: skip
+        if kept is not None:
+            args = (host, kept, frontend_args, tree, env, binds, log, timeout, progress.output_line)
+            if no_isolation_build(*args):
+                return single_wheel(out_dir, "python -m build", log)
+            progress.message(
+                "  build environment: the backend asks for more than its static "
+                "requirements; building isolated"
+            )
     host.run(
         [*argv, str(tree)],
         log=log,
         cwd=tree,
         env=env,
-        timeout=float(settings.timeout),
-        # The source tree is a --shared git clone: its objects live in the sources cache.
+        timeout=timeout,
         binds=binds,
         on_line=progress.output_line,
     )

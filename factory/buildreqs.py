@@ -55,6 +55,19 @@ def marker_environment(arch: str, python_full: str) -> dict[str, str]:
     }
 
 
+def static_build_requires(tree: Path) -> list[str] | None:
+    """The ``[build-system] requires`` of the tree's pyproject.toml; None when it has none
+    (or it cannot be read: the build frontend then says why, or falls back to setuptools)."""
+    try:
+        data = tomllib.loads((tree / "pyproject.toml").read_text(encoding="utf-8"))
+        requires = data["build-system"]["requires"]
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, KeyError, TypeError):
+        return None
+    if not isinstance(requires, list):
+        return None
+    return [str(line) for line in requires]
+
+
 def wheelhouse_pins(
     tree: Path,
     available: Mapping[str, Sequence[Version]],  # by normalized name
@@ -62,15 +75,10 @@ def wheelhouse_pins(
 ) -> list[str]:
     """``name==version`` for each static build requirement the wheelhouse satisfies (the
     highest such version); nothing for a tree without a readable pyproject.toml."""
-    try:
-        data = tomllib.loads((tree / "pyproject.toml").read_text(encoding="utf-8"))
-        requires = data["build-system"]["requires"]
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, KeyError, TypeError):
-        return []
     applicable: dict[NormalizedName, list[Requirement]] = {}
-    for text in requires if isinstance(requires, list) else []:
+    for text in static_build_requires(tree) or []:
         try:
-            requirement = Requirement(str(text))
+            requirement = Requirement(text)
         except InvalidRequirement:
             continue  # the build frontend reports it
         if requirement.marker is None or requirement.marker.evaluate(environment):

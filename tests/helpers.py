@@ -182,6 +182,17 @@ Upstream-Status: Inappropriate [test fixture]
 """
 
 
+def committed_package(directory: Path, files: dict[str, str]) -> str:
+    """A package source in a new local git repository; returns its commit."""
+    for name, text in files.items():
+        (directory / name).parent.mkdir(parents=True, exist_ok=True)
+        (directory / name).write_text(text)
+    git(directory, "init", "-q", "-b", "main")
+    git(directory, "add", "-A")
+    git(directory, "commit", "-q", "-m", "package")
+    return git(directory, "rev-parse", "HEAD")
+
+
 def make_tiny_fork(directory: Path, c_source: str = TINY_C, setup_py: str = TINY_SETUP) -> str:
     """A tiny C extension linked against libyaml, in a local git repository; returns HEAD."""
     directory.mkdir(parents=True)

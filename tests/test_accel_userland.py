@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import zipfile
 from pathlib import Path
@@ -21,7 +22,7 @@ from factory.builders import companion as cp
 from factory.builders.userland import Userland
 from factory.workspace import default_cache_dir
 
-from .helpers import TINY_PATCH, Project, make_tiny_fork, tiny_recipe
+from .helpers import TINY_PATCH, Project, committed_package, make_tiny_fork, tiny_recipe
 
 pytestmark = [
     pytest.mark.userland,
@@ -265,13 +266,62 @@ def test_an_accelerated_build_installs_its_environments_with_the_host_uv(
     assert result.returncode == 0, result.stderr
     [log] = (project.root / "builds" / "tinyyaml").glob("*.log")
     text = log.read_text()
-    # Build isolation (python -m build's own report) and the test venv both used it.
-    assert f"Using external uv from {cp.HOST_TOOLS}/uv" in text, text[-3000:]
+    # The build environment's requirements resolved by it (the environment itself was
+    # made by it now, or by an earlier build with the same resolution), the test venv too.
+    assert f"{cp.HOST_TOOLS}/uv pip compile" in text, text[-3000:]
+    assert "build environment: " in result.stderr
     assert f"{cp.HOST_TOOLS}/uv venv --seed" in text and " -m venv " not in text
     inputs = _record(project)["inputs"]
     assert isinstance(inputs, dict)
     assert inputs["toolchain"]["installer"].startswith("uv ")
     assert inputs["toolchain"]["installer"].endswith(" (host-native)")
+    # Built again: the same environment, with the bytecode the first build left in it.
+    again = project.factory("build", "--force", "tinyyaml", timeout=1800)
+    assert again.returncode == 0, again.stderr
+    [kept] = re.findall(r"build environment: kept, with its bytecode \((.+)\)", again.stderr)
+    site = next(Path(kept).glob("lib/python3*/site-packages"))
+    assert list(site.glob("setuptools/__pycache__/*.cpython-3*.pyc")), sorted(site.iterdir())
+
+
+def test_a_backend_that_asks_for_more_than_its_static_requirements_builds_isolated(
+    tmp_path: Path,
+) -> None:
+    project = Project(tmp_path / "project", default_cache_dir())
+    backend = (
+        "from setuptools import build_meta as _meta\n"
+        "from setuptools.build_meta import *  # noqa: F403\n\n\n"
+        "def get_requires_for_build_wheel(config_settings=None):\n"
+        "    return [*_meta.get_requires_for_build_wheel(config_settings), 'six']\n\n\n"
+        "def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):\n"
+        "    import six  # only an environment that installed what was asked for has it\n\n"
+        "    return _meta.build_wheel(wheel_directory, config_settings, metadata_directory)\n"
+    )
+    commit = committed_package(
+        tmp_path / "dynamic",
+        {
+            "dynamic_pkg/__init__.py": "",
+            "_backend/backend.py": backend,
+            "setup.py": "from setuptools import setup\n"
+            "setup(name='dynamic-pkg', version='1.0', packages=['dynamic_pkg'])\n",
+            "pyproject.toml": '[build-system]\nrequires = ["setuptools>=61"]\n'
+            'build-backend = "backend"\nbackend-path = ["_backend"]\n',
+        },
+    )
+    project.recipe(
+        "dynamic-pkg",
+        f"""\
+        name: dynamic-pkg
+        version: "1.0"
+        source:
+          git: {{url: {tmp_path / "dynamic"}, commit: {commit}}}
+        test:
+          imports: [dynamic_pkg]
+        """,
+    )
+    result = project.factory("build", "dynamic-pkg", timeout=1800)
+    assert result.returncode == 0, result.stderr
+    assert "asks for more than its static requirements; building isolated" in result.stderr
+    assert list(project.wheelhouse.glob("dynamic_pkg-1.0-py3-none-any.whl"))
 
 
 def test_no_accelerate_builds_emulated_and_the_record_says_so(project: Project) -> None:

@@ -26,6 +26,7 @@ from .helpers import (
     TINY_C,
     TINY_PATCH,
     Project,
+    committed_package,
     git,
     make_tiny_fork,
     serve_directory,
@@ -385,17 +386,6 @@ def test_build_dependency_comes_from_our_wheelhouse(built: Project, tmp_path: Pa
     assert [w.name for w in project.wheelhouse.glob("user_pkg-*.whl")] == [
         "user_pkg-2.0-py3-none-any.whl"  # pure Python: passed through auditwheel untouched
     ]
-
-
-def committed_package(directory: Path, files: dict[str, str]) -> str:
-    """A package source in a new local git repository; returns its commit."""
-    for name, text in files.items():
-        (directory / name).parent.mkdir(parents=True, exist_ok=True)
-        (directory / name).write_text(text)
-    git(directory, "init", "-q", "-b", "main")
-    git(directory, "add", "-A")
-    git(directory, "commit", "-q", "-m", "package")
-    return git(directory, "rev-parse", "HEAD")
 
 
 def test_undeclared_build_requirement_is_taken_from_our_wheelhouse(
