@@ -453,7 +453,6 @@ def _build_wheel(
     out_dir.mkdir(parents=True, exist_ok=True)
     argv = [host.python, "-m", "build", *frontend_args]
     if host.uv is not None:
-        argv.append("--installer=uv")  # build finds it on PATH
         env.update(uv_environment(env))
         resolving = out_dir.parent / "build-env"
         resolving.mkdir(exist_ok=True)
@@ -462,13 +461,15 @@ def _build_wheel(
             progress.message,
         )  # fmt: skip
         if kept is not None:
-            args = (host, kept, frontend_args, tree, env, binds, log, timeout, progress.output_line)
-            if no_isolation_build(*args):
+            if no_isolation_build(
+                host, kept, tree, frontend_args, env, binds, log, timeout, progress
+            ):
                 return single_wheel(out_dir, "python -m build", log)
             progress.message(
                 "  build environment: the backend asks for more than its static "
                 "requirements; building isolated"
             )
+        argv.append("--installer=uv")  # build finds it on PATH
     host.run(
         [*argv, str(tree)],
         log=log,

@@ -31,6 +31,7 @@ from .builders.base import BuildHost
 from .builders.environment import DEFAULT_PATH
 from .buildreqs import static_build_requires
 from .locks import exclusive_lock
+from .progress import Progress
 from .records import INFORMATIONAL_TOOLCHAIN
 
 ENVIRONMENTS = "build-envs"  # under the cache directory
@@ -107,28 +108,29 @@ def kept_environment(
 def no_isolation_build(
     host: BuildHost,
     directory: Path,
-    frontend_args: Sequence[str],
     tree: Path,
+    frontend_args: Sequence[str],
     env: Mapping[str, str],
     binds: Sequence[Path],
     log: Path,
     timeout: float,
-    on_line: Callable[[str], None] | None,
+    progress: Progress,
 ) -> bool:
-    """``python -m build --no-isolation`` in the kept environment; False when the backend
-    asked for a requirement it lacks (nothing was built: build it isolated)."""
-    argv = [str(directory / "bin" / "python"), "-m", "build", "--no-isolation", *frontend_args]
+    """``python -m build --no-isolation`` of ``tree`` in the kept environment; False when
+    the backend asked for a requirement the environment lacks (nothing was built: build
+    it isolated)."""
+    python = str(directory / "bin" / "python")
     # As build isolation does: the environment's scripts (cython, cmake, ninja...) first.
     path = f"{directory / 'bin'}:{DEFAULT_PATH}"
     try:
         host.run(
-            [*argv, str(tree)],
+            [python, "-m", "build", "--no-isolation", *frontend_args, str(tree)],
             log=log,
             cwd=tree,
             env={**env, "PATH": path},
             timeout=timeout,
             binds=[*binds, directory],
-            on_line=on_line,
+            on_line=progress.output_line,
         )
     except CommandFailed as failed:
         if UNMET not in failed.result.output:
