@@ -29,6 +29,7 @@ from ._fs import write_atomically
 from ._run import CommandFailed
 from .builders.base import BuildHost
 from .builders.environment import DEFAULT_PATH
+from .builders.userland import TOOL_CONSTRAINTS
 from .buildreqs import static_build_requires
 from .locks import exclusive_lock
 from .progress import Progress
@@ -38,7 +39,6 @@ ENVIRONMENTS = "build-envs"  # under the cache directory
 READY = "READY"  # holds the resolution; written last
 # pypa/build's message when --no-isolation finds the environment lacking a requirement.
 UNMET = "Unmet dependencies"
-TOOL_CONSTRAINTS = Path(__file__).resolve().parent / "constraints" / "tools.txt"
 
 
 def frontend_requirement() -> str:

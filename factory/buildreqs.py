@@ -20,7 +20,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from .records import BuildRecord
+from .records import BuildRecord, records_by_project
 
 
 def available_versions(
@@ -28,15 +28,12 @@ def available_versions(
 ) -> dict[str, list[Version]]:
     """The versions the wheelhouse holds of each project, for this architecture and Python."""
     found: dict[str, list[Version]] = {}
-    for record in records:
-        target = record.inputs.target
-        if target.arch != arch or target.python != python:
-            continue
-        try:
-            version = Version(record.version)
-        except InvalidVersion:
-            continue
-        found.setdefault(canonicalize_name(record.project), []).append(version)
+    for name, built in records_by_project(records, arch, python).items():
+        for record in built:
+            try:
+                found.setdefault(name, []).append(Version(record.version))
+            except InvalidVersion:
+                continue
     return found
 
 

@@ -11,9 +11,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+
+from packaging.utils import NormalizedName, canonicalize_name
 
 from .errors import ConfigError
 
@@ -186,6 +189,18 @@ class BuildRecord:
             wheel=WheelFile(**wheel) if wheel else None,
             **data,
         )
+
+
+def records_by_project(
+    records: Iterable[BuildRecord], arch: str, python: str
+) -> dict[NormalizedName, list[BuildRecord]]:
+    """The records of builds for this architecture and Python, by normalized project name."""
+    grouped: dict[NormalizedName, list[BuildRecord]] = {}
+    for record in records:
+        target = record.inputs.target
+        if target.arch == arch and target.python == python:
+            grouped.setdefault(canonicalize_name(record.project), []).append(record)
+    return grouped
 
 
 def wheelhouse_records(wheelhouse: Path) -> list[BuildRecord]:

@@ -17,7 +17,7 @@ change alone leaves a wheel current and is reported beside it. Verdicts:
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -32,6 +32,7 @@ from .records import (
     Target,
     content_fingerprint,
     fingerprint_inputs,
+    records_by_project,
 )
 from .source import source_id
 from .state import PublishedState
@@ -91,8 +92,8 @@ def find_stale(
     upstream: Mapping[str, Upstream] | None = None,
 ) -> StaleReport:
     """A verdict for every recipe, dependencies first; ConfigError on a cycle."""
-    published = _by_project(state.records, arch, python)
-    failed = _by_project(state.failures, arch, python)
+    published = records_by_project(state.records, arch, python)
+    failed = records_by_project(state.failures, arch, python)
     tools = pinned_tools() if tools is None else tools
     verdicts: dict[NormalizedName, Verdict] = {}
     for loaded in dependency_order(list(recipes.values()), recipes):
@@ -110,17 +111,6 @@ def find_stale(
         verdicts[loaded.name] = verdict
     notes = () if state.failures_known else ("the state lists no builds: failed builds unknown",)
     return StaleReport(arch, python, tuple(verdicts.values()), state.where, notes)
-
-
-def _by_project(
-    records: Sequence[BuildRecord], arch: str, python: str
-) -> dict[NormalizedName, list[BuildRecord]]:
-    grouped: dict[NormalizedName, list[BuildRecord]] = {}
-    for record in records:
-        target = record.inputs.target
-        if target.arch == arch and target.python == python:
-            grouped.setdefault(canonicalize_name(record.project), []).append(record)
-    return grouped
 
 
 def _verdict(
