@@ -12,9 +12,10 @@ our wheels pinned: what build isolation would install now, plus the build fronte
 and keeps one environment per resolution under the cache: made once (``uv venv``,
 ``uv pip sync``, READY written last, under a lock), then used by ``python -m build
 --no-isolation``; the bytecode the first build writes serves every later one. A new
-release of a requirement is a new resolution, hence a new environment: a build never
-uses what isolation would not. A backend that asks for more than the static
-requirements (pypa/build then stops with "Unmet dependencies") builds isolated instead.
+release of a requirement (or our own wheel of it arriving in the wheelhouse: the
+candidates' hashes are part of the resolution) is a new environment: a build sees what
+isolation would install, plus the build frontend. A backend that asks for more than the
+static requirements (pypa/build then stops with "Unmet dependencies") builds isolated.
 """
 
 from __future__ import annotations
