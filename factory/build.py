@@ -23,7 +23,13 @@ from packaging.utils import NormalizedName, canonicalize_name
 from ._fs import write_atomically
 from .buildenv import kept_environment, no_isolation_build
 from .builders.base import BuildHost, host_for_recipe, uv_environment
-from .buildreqs import available_versions, marker_environment, wheelhouse_pins
+from .buildreqs import (
+    available_versions,
+    build_requirements,
+    marker_environment,
+    static_build_requires,
+    wheelhouse_pins,
+)
 from .errors import ConfigError, FactoryError, most_severe
 from .hashing import sha256_file
 from .isa import check_baseline
@@ -391,7 +397,7 @@ def _path_key(path: Path) -> str:
 def _build_pins(
     build: PlannedBuild,
     host: BuildHost,
-    tree: Path,
+    requires: list[str],
     wheelhouse: Path,
     log: Path,
     progress: Progress,
@@ -400,13 +406,15 @@ def _build_pins(
     requirements the wheelhouse holds a fitting wheel of (said, and logged: like any build
     requirement taken from PyPI, they are not part of the fingerprint)."""
     declared = {pin.partition("==")[0] for pin in build.dependency_pins}
-    available = available_versions(wheelhouse_records(wheelhouse), host.arch, host_python(host))
     environment = marker_environment(host.arch, host.toolchain()["python"])
-    found = [
-        pin
-        for pin in wheelhouse_pins(tree, available, environment)
-        if pin.partition("==")[0] not in declared
-    ]
+    wanted = {
+        name: lines
+        for name, lines in build_requirements(requires, environment).items()
+        if name not in declared
+    }
+    # Only the records of the projects asked for: a pulled wheelhouse holds thousands.
+    records = wheelhouse_records(wheelhouse, wanted.keys()) if wanted else []
+    found = wheelhouse_pins(wanted, available_versions(records, host.arch, host_python(host)))
     if found:
         line = f"build requirements from the wheelhouse: {', '.join(found)}"
         with open(log, "a", encoding="utf-8") as handle:
@@ -440,7 +448,8 @@ def _build_wheel(
     }
     # The source tree is a --shared git clone: its objects live in the sources cache.
     binds = [tree, out_dir, wheelhouse, sources]
-    pins = _build_pins(build, host, tree, wheelhouse, log, progress)
+    requires = static_build_requires(tree)  # None: no static [build-system] requires
+    pins = _build_pins(build, host, requires or [], wheelhouse, log, progress)
     if pins:
         # Pinning build dependencies to our versions makes the installer take our wheels
         # (find-links) instead of a newer release from PyPI: an sdist it would compile,
@@ -454,22 +463,17 @@ def _build_wheel(
     argv = [host.python, "-m", "build", *frontend_args]
     if host.uv is not None:
         env.update(uv_environment(env))
-        resolving = out_dir.parent / "build-env"
-        resolving.mkdir(exist_ok=True)
-        kept = kept_environment(
-            host, tree, resolving, workspace.cache, env, [*binds, resolving], log, timeout,
-            progress.message,
-        )  # fmt: skip
-        if kept is not None:
-            if no_isolation_build(
-                host, kept, tree, frontend_args, env, binds, log, timeout, progress
-            ):
-                return single_wheel(out_dir, "python -m build", log)
-            progress.message(
-                "  build environment: the backend asks for more than its static "
-                "requirements; building isolated"
-            )
         argv.append("--installer=uv")  # build finds it on PATH
+        kept = None
+        if requires is not None:
+            kept = kept_environment(
+                host, requires, out_dir.parent / "build-env", workspace.cache, env, binds, log,
+                timeout, progress.message,
+            )  # fmt: skip
+        if kept is not None and no_isolation_build(
+            host, kept, tree, frontend_args, env, binds, log, timeout, progress
+        ):
+            return single_wheel(out_dir, "python -m build", log)
     host.run(
         [*argv, str(tree)],
         log=log,

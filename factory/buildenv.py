@@ -31,7 +31,6 @@ from ._run import CommandFailed
 from .builders.base import BuildHost
 from .builders.environment import DEFAULT_PATH
 from .builders.userland import TOOL_CONSTRAINTS
-from .buildreqs import static_build_requires
 from .locks import exclusive_lock
 from .progress import Progress
 from .records import INFORMATIONAL_TOOLCHAIN
@@ -59,7 +58,7 @@ def environment_key(resolution: str, toolchain: Mapping[str, str]) -> str:
 
 def kept_environment(
     host: BuildHost,
-    tree: Path,
+    requires: Sequence[str],
     work: Path,
     cache: Path,
     uv_env: Mapping[str, str],
@@ -68,11 +67,12 @@ def kept_environment(
     timeout: float,
     say: Callable[[str], None],
 ) -> Path | None:
-    """A ready environment with the tree's static build requirements (its directory), or
-    None: no host-native uv, no static requirements, or they do not resolve here."""
-    requires = static_build_requires(tree)
-    if host.uv is None or requires is None:
+    """A ready environment with these static build requirements (its directory), or
+    None: no host-native uv, or they do not resolve here."""
+    if host.uv is None:
         return None
+    work.mkdir(exist_ok=True)
+    binds = [*binds, work]
     wanted, resolved = work / "build-env.in", work / "build-env.txt"
     wanted.write_text("".join(f"{line}\n" for line in [*requires, frontend_requirement()]))
     compile_argv = [
@@ -136,5 +136,9 @@ def no_isolation_build(
     except CommandFailed as failed:
         if UNMET not in failed.result.output:
             raise
+        progress.message(
+            "  build environment: the backend asks for more than its static "
+            "requirements; building isolated"
+        )
         return False
     return True

@@ -65,23 +65,30 @@ def static_build_requires(tree: Path) -> list[str] | None:
     return [str(line) for line in requires]
 
 
-def wheelhouse_pins(
-    tree: Path,
-    available: Mapping[str, Sequence[Version]],  # by normalized name
-    environment: dict[str, str],
-) -> list[str]:
-    """``name==version`` for each static build requirement the wheelhouse satisfies (the
-    highest such version); nothing for a tree without a readable pyproject.toml."""
+def build_requirements(
+    requires: Iterable[str], environment: dict[str, str]
+) -> dict[NormalizedName, list[Requirement]]:
+    """The requirements that apply to this interpreter, by normalized project name (a
+    project may have several lines: each must allow a pinned version)."""
     applicable: dict[NormalizedName, list[Requirement]] = {}
-    for text in static_build_requires(tree) or []:
+    for text in requires:
         try:
             requirement = Requirement(text)
         except InvalidRequirement:
             continue  # the build frontend reports it
         if requirement.marker is None or requirement.marker.evaluate(environment):
             applicable.setdefault(canonicalize_name(requirement.name), []).append(requirement)
+    return applicable
+
+
+def wheelhouse_pins(
+    requirements: Mapping[NormalizedName, list[Requirement]],
+    available: Mapping[str, Sequence[Version]],  # by normalized name
+) -> list[str]:
+    """``name==version`` for each requirement the wheelhouse satisfies (the highest such
+    version)."""
     pins = []
-    for name, lines in sorted(applicable.items()):
+    for name, lines in sorted(requirements.items()):
         ours = [
             version
             for version in available.get(name, ())

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -203,10 +203,16 @@ def records_by_project(
     return grouped
 
 
-def wheelhouse_records(wheelhouse: Path) -> list[BuildRecord]:
-    """Records of the wheels present in the wheelhouse (a record without its wheel is ignored)."""
+def wheelhouse_records(
+    wheelhouse: Path, projects: Collection[str] | None = None
+) -> list[BuildRecord]:
+    """Records of the wheels present in the wheelhouse (a record without its wheel is
+    ignored); of the ``projects`` (normalized names) only, when given: only their
+    records are read."""
     records = []
     for path in sorted(wheelhouse.glob(f"*.whl{RECORD_SUFFIX}")):
+        if projects is not None and canonicalize_name(path.name.partition("-")[0]) not in projects:
+            continue
         wheel = path.with_name(path.name.removesuffix(RECORD_SUFFIX))
         if wheel.is_file():
             records.append(read_record(path))

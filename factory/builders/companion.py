@@ -72,6 +72,7 @@ CROSS_PACKAGES = (
 INSIDE = Path("/opt/factory/companion")
 # Host-native tools besides the compilers, each a file mounted in: the factory's own uv.
 HOST_TOOLS = Path("/opt/factory/host-tools")
+UV_INSIDE = HOST_TOOLS / "uv"  # where the host's uv appears inside (a file mount)
 # Directories of the companion tree that go first on PATH inside (see _make_links).
 LINKS_C = "factory-links/c"  # C, C++, the preprocessor, binutils
 LINKS_FORTRAN = "factory-links/fortran"  # only when the userland has gfortran too
@@ -405,11 +406,6 @@ class Acceleration:
         return ":".join([*dirs, *([str(HOST_TOOLS)] if self.uv is not None else [])])
 
     @property
-    def uv_inside(self) -> str:
-        """Where the host's uv appears inside the userland (mounted by ``mounts``)."""
-        return str(HOST_TOOLS / "uv")
-
-    @property
     def describe(self) -> str:
         """What build records say about the compiler path (informational, never hashed)."""
         return f"host-native cross ({self.companion.spec.arch} companion {self.companion.key})"
@@ -424,7 +420,7 @@ class Acceleration:
             (root / "usr/lib/gcc" / TRIPLET, INSIDE / "usr" / _CROSS_LIB),
         ]
         if self.uv is not None:
-            mounts.append((self.uv.binary, HOST_TOOLS / "uv"))
+            mounts.append((self.uv.binary, UV_INSIDE))
         return mounts
 
     def prepare(self, root: Path) -> None:
@@ -441,7 +437,7 @@ class Acceleration:
                 raise EnvironmentProblem(f"{target} leads outside the userland through a symlink")
             target.mkdir(parents=True, exist_ok=True)
         if self.uv is not None:
-            (root / HOST_TOOLS.relative_to("/") / "uv").touch()  # the file mount's mount point
+            (root / UV_INSIDE.relative_to("/")).touch()  # the file mount's mount point
         loader = root / host.loader.lstrip("/")
         directory = loader.parent.resolve()
         if not directory.is_relative_to(root.resolve()):

@@ -283,7 +283,9 @@ class Userland:
         """The host-native uv, when accelerated (it runs on the companion's libraries)."""
         if self.acceleration is None or self.acceleration.uv is None:
             return None
-        return self.acceleration.uv_inside
+        from .companion import UV_INSIDE  # companion imports this module
+
+        return str(UV_INSIDE)
 
     def run(
         self,
