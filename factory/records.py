@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from packaging.utils import NormalizedName, canonicalize_name
 
 from .errors import ConfigError
+from .wheelmeta import wheel_project
 
 if TYPE_CHECKING:
     from .recipe import LoadedRecipe
@@ -211,7 +212,7 @@ def wheelhouse_records(
     records are read."""
     records = []
     for path in sorted(wheelhouse.glob(f"*.whl{RECORD_SUFFIX}")):
-        if projects is not None and canonicalize_name(path.name.partition("-")[0]) not in projects:
+        if projects is not None and wheel_project(path.name) not in projects:
             continue
         wheel = path.with_name(path.name.removesuffix(RECORD_SUFFIX))
         if wheel.is_file():

@@ -11,7 +11,12 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+from packaging.utils import (
+    InvalidWheelFilename,
+    NormalizedName,
+    canonicalize_name,
+    parse_wheel_filename,
+)
 
 from .errors import ConfigError
 
@@ -28,6 +33,12 @@ class WheelMetadata:
     @property
     def sha256(self) -> str:
         return hashlib.sha256(self.content).hexdigest()
+
+
+def wheel_project(filename: str) -> NormalizedName:
+    """A wheel file name's normalized project: everything before its first "-" (PEP 427
+    escapes "-" in names; the whole name is checked where the wheel is read)."""
+    return canonicalize_name(filename.partition("-")[0])
 
 
 def invalid_wheel_filename(filename: str, reason: InvalidWheelFilename) -> ConfigError:

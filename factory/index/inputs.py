@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from packaging.utils import NormalizedName, canonicalize_name
+from packaging.utils import NormalizedName
 
 from ..catalog import (
     CATALOG_FILE,
@@ -28,6 +28,7 @@ from ..catalog import (
     read_line_at,
 )
 from ..errors import ConfigError
+from ..wheelmeta import wheel_project
 from . import layout
 from .hosting import Hosting, load_hosting
 from .model import Build, PatchFacts, RecipeFacts, Retired, WheelInput
@@ -218,8 +219,7 @@ def _update(
 
 
 class _ProjectNames:
-    """A wheel file name's normalized project: everything before its first "-" (PEP 427
-    escapes "-" in names; the full file name is checked when it is read)."""
+    """``wheel_project``, remembered per name part: 100,000 wheels share 10,000 of them."""
 
     def __init__(self) -> None:
         self.cache: dict[str, NormalizedName] = {}
@@ -228,7 +228,7 @@ class _ProjectNames:
         raw = filename.partition("-")[0]
         project = self.cache.get(raw)
         if project is None:
-            project = self.cache[raw] = canonicalize_name(raw)
+            project = self.cache[raw] = wheel_project(raw)
         return project
 
 
