@@ -166,8 +166,11 @@ def _read_lines(path: Path, handle: BinaryIO, start: int) -> CatalogRead:
     additions: list[tuple[str, str]] = []
     settled = True  # no wheel line after the last addition's
     offset = start
+    # Byte offsets: in ASCII text (nearly always), a line's length in characters is its
+    # length in bytes.
+    ascii_text = text.isascii()
     for line in text.split("\n")[:-1]:
-        if not line.startswith("#"):
+        if line[:1] != "#":
             lines[line[: line.find("\t")]] = (offset, line)
             settled = False
         elif line.startswith(_ADDITION):
@@ -175,8 +178,7 @@ def _read_lines(path: Path, handle: BinaryIO, start: int) -> CatalogRead:
             before, _, after = line[len(_ADDITION) :].partition("\t")
             additions.append((before, after))
             settled = True
-        # Byte offsets: a line's length in characters is its length in bytes when ASCII.
-        offset += (len(line) if line.isascii() else len(line.encode())) + 1
+        offset += (len(line) if ascii_text else len(line.encode())) + 1
     inode = os.fstat(handle.fileno()).st_ino
     return CatalogRead(lines, inode, offset, tuple(additions) if settled else None)
 

@@ -13,9 +13,8 @@ import importlib
 import signal
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import click
 
@@ -63,8 +62,7 @@ class LazyGroup(click.Group):
         return command
 
 
-@dataclass(frozen=True)
-class DirectoryOptions:
+class DirectoryOptions(NamedTuple):  # not a frozen dataclass: an eighth of the import time
     """The directory options every command that reads recipes or the wheelhouse takes."""
 
     recipes: Path

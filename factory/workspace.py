@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 APP = "riscv64-wheel-factory"
 
@@ -18,8 +18,7 @@ def default_cache_dir() -> Path:
     return (Path(xdg) if xdg else Path.home() / ".cache") / APP
 
 
-@dataclass(frozen=True)
-class Workspace:
+class Workspace(NamedTuple):  # not a frozen dataclass: an eighth of the import time
     recipes: Path
     patches: Path
     wheelhouse: Path  # repaired, tested wheels and their build records: what gets published

@@ -3,7 +3,6 @@ made from it."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
@@ -56,7 +55,7 @@ def index(
         )
     )
     if as_json:
-        click.echo(json.dumps(dataclasses.asdict(report), indent=2, default=str))
+        click.echo(json.dumps(report._asdict(), indent=2, default=str))
         return
     click.echo(
         f"{out_dir}/: {report.projects} project{'s' if report.projects != 1 else ''}, "

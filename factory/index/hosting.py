@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
+from typing import NamedTuple
 
 from .._fs import write_atomically
 from ..errors import ConfigError
@@ -26,16 +27,18 @@ from ..errors import ConfigError
 HOSTING_FILE = "hosting.json"
 
 
-@dataclass(frozen=True)
-class Removal:
+# NamedTuples, not frozen dataclasses: defining one costs an eighth as much, and
+# `factory index` with nothing new (0.1 s in all) imports this module.
+
+
+class Removal(NamedTuple):
     reason: str
     sha256: str  # the bytes the name had when it was removed
 
 
-@dataclass(frozen=True)
-class Hosting:
-    hosted: Mapping[str, str] = field(default_factory=dict)  # wheel file name -> its URL
-    removed: Mapping[str, Removal] = field(default_factory=dict)
+class Hosting(NamedTuple):
+    hosted: Mapping[str, str] = MappingProxyType({})  # wheel file name -> its URL
+    removed: Mapping[str, Removal] = MappingProxyType({})
 
     def to_json(self) -> bytes:
         data = {

@@ -142,7 +142,6 @@ def scan_wheelhouse(
             )  # fmt: skip
     if listed is None:
         listed = _listed(wheelhouse, hosting)
-    listed = {n for n in listed if not n.startswith(".")}
     everything = read_catalog_lines(wheelhouse)
     unknown = sorted(listed - everything.lines.keys())
     if unknown:
@@ -174,8 +173,9 @@ def _listed(wheelhouse: Path, hosting: Hosting) -> set[str]:
         names = os.listdir(wheelhouse)
     except FileNotFoundError:
         raise _missing(wheelhouse) from None
-    # Slicing beats endswith over 300,000 names; hidden names are dropped by the caller.
-    listed = {n for n in names if n[-4:] == ".whl"}
+    # Slicing beats endswith over 300,000 names. A hidden name is not a wheel (an
+    # editor's or a download's temporary file).
+    listed = {n for n in names if n[-4:] == ".whl" and n[0] != "."}
     if hosting.hosted or hosting.removed:
         listed = (listed | hosting.hosted.keys()) - hosting.removed.keys()
     return listed
@@ -209,7 +209,7 @@ def _update(
         every = stored.every().values()
         known_names = {name for wheels in every for name in wheels.names.split(" ")}
         if listed - known_names - tail.lines.keys():
-            return None  # (hidden names land here too, and are dropped by the full scan)
+            return None
         for name in known_names - listed:  # deleted by hand
             del wheels_of(project_of(name))[name]
         arrived = [name for name in tail.lines if name in listed]

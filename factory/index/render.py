@@ -3,20 +3,18 @@
 Every page is built as a string with ``html.escape`` (pages are rendered once per
 project, tens of thousands of times on a large index: a template engine costs several
 times more there, and importing jinja2 alone cost a one-project run a tenth of its
-time), the JSON with ``json.dumps(sort_keys=True)`` or the same escaper. Nothing here
-reads a clock: the same projects give the same bytes.
+time), the JSON formatted as ``json.dumps(sort_keys=True)`` would write it, with its
+escaper. Nothing here reads a clock: the same projects give the same bytes.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from importlib import resources
 from json.encoder import encode_basestring as _quote  # the C escaper json.dumps uses
-from typing import Any
 from urllib.parse import quote
 
 from ..records import RECORD_SUFFIX
@@ -147,16 +145,11 @@ def _tags(tags: tuple[str, ...]) -> str:
 # --- the simple API: JSON (PEP 691, 700, 708, 714) ---------------------------------
 
 
-def _json_text(data: Any) -> str:
-    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-
-
-def _json(data: Any) -> bytes:
-    return (_json_text(data) + "\n").encode()
-
-
 def simple_root_json(names: Iterable[str]) -> bytes:
-    return _json({"meta": {"api-version": API_VERSION}, "projects": [{"name": n} for n in names]})
+    """The PEP 691 project list, as ``json.dumps(sort_keys=True)`` would write it (formatted
+    directly: a one-project change rewrites it, and dumping 10,000 dicts costs 10 ms)."""
+    projects = ",".join(f'{{"name":{_quote(name)}}}' for name in names)
+    return f'{{"meta":{{"api-version":"{API_VERSION}"}},"projects":[{projects}]}}\n'.encode()
 
 
 def simple_project_json(project: IndexedProject, settings: IndexSettings) -> bytes:

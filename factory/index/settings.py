@@ -3,15 +3,13 @@ compares these with the manifest, never imports packaging."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from packaging.version import Version
 
 
-@dataclass(frozen=True)
-class IndexSettings:
+class IndexSettings(NamedTuple):  # not a frozen dataclass: an eighth of the import time
     """How the index is rendered; changing any of these re-renders every page."""
 
     base_url: str | None = None  # None: wheels are published in files/ and linked relatively

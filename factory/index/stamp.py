@@ -11,9 +11,11 @@ folder in the logs directory, and the hosting file of a published wheelhouse.
 Like git's index ("racy git"), a stamp taken right after an input's change is not
 trusted: a second change in the same clock tick would leave the mtime as it was. Such
 a stamp is not kept, and the next run compares the inputs themselves. Linux stamps
-files with a clock that ticks every 1 to 10 ms; 100 ms leaves a wide margin (a network
-filesystem whose server clock runs ahead of this one makes every stamp untrusted,
-which is slow but safe).
+files with a clock that ticks every 1 to 10 ms (or finer: Linux 6.13 and later stamp
+a file whose times were just read to the nanosecond); 20 ms is twice the coarsest
+tick, and short enough that `factory build && factory index` usually leaves a stamp
+the next run can trust (a network filesystem whose server clock runs ahead of this
+one makes every stamp untrusted, which is slow but safe).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from ..catalog import CATALOG_FILE
 from .hosting import HOSTING_FILE
 from .yanks import YANKS_FILE
 
-RACY_NS = 100_000_000
+RACY_NS = 20_000_000
 
 
 def inputs_stamp(
