@@ -50,6 +50,7 @@ import math
 import os
 import random
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -447,6 +448,7 @@ class Step:
     written: tuple[int, int]  # files written, of which wheels (published by link or copy)
     files_total: int
     output: str
+    cpu: tuple[float, float] = (0.0, 0.0)  # user and system CPU seconds, every process
 
     @property
     def files_written(self) -> str:
@@ -459,14 +461,17 @@ def timed(argv: Sequence[str], cwd: Path, out_dir: Path) -> Step:
     # Start each step with nothing dirty: the factory syncs what it writes before it
     # says it is published, and must not pay for the generator's or the other tool's.
     os.sync()
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     result = subprocess.run(argv, cwd=cwd, capture_output=True, text=True)
     seconds = time.perf_counter() - started
+    spent = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (spent.ru_utime - usage.ru_utime, spent.ru_stime - usage.ru_stime)
     if result.returncode != 0:
         sys.exit(f"{' '.join(argv)} failed ({result.returncode}):\n{result.stdout}{result.stderr}")
     after = snapshot(out_dir)
     lines = (result.stdout + result.stderr).strip().splitlines()
-    return Step(seconds, written(before, after), len(after), lines[-1] if lines else "")
+    return Step(seconds, written(before, after), len(after), lines[-1] if lines else "", cpu)
 
 
 STEPS = ("full", "incremental", "no change")
@@ -595,6 +600,15 @@ def report(params: Params, rounds: list[dict[tuple[str, str], Step]]) -> None:
         f"I/O floor (io_floor.py: start Python, list the wheelhouse, read the catalog, write "
         f"the same pages, sync): {floor:.3f} s, at most {dumb_full / floor:.1f}x dumb-pypi"
     )
+
+    def cpu(tool: str) -> str:
+        user = statistics.median(r[tool, "full"].cpu[0] for r in rounds)
+        system = statistics.median(r[tool, "full"].cpu[1] for r in rounds)
+        return f"{user:.2f} s user + {system:.2f} s system"
+
+    # Where a full run's time goes: the floor is nearly all kernel work (creating files);
+    # what the factory adds over it is its own Python work, spread over the cores.
+    print(f"CPU of a full run: factory {cpu('factory')}; I/O floor {cpu('floor')}")
     command = seconds("floor", "command")
     print(f"command floor (start Python, import click: any `factory` command): {command:.3f} s")
     full, no_change = seconds("factory", "full"), seconds("factory", "no change")

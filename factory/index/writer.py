@@ -32,8 +32,8 @@ import hashlib
 import json
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from .._fs import write_atomically
@@ -81,16 +81,15 @@ class ProjectState(NamedTuple):  # a NamedTuple: a run reads one per project, 10
         return bool(self.row)
 
 
-@dataclass
-class Manifest:
+class Manifest(NamedTuple):
     settings: str = ""
     inputs: str = ""  # the inputs' stamp when they were read (stamp.py); "" unknown
     projects_count: int = 0  # published projects and wheels, as the last run reported
     files_count: int = 0
-    files: dict[str, str] = field(default_factory=dict)  # root pages -> sha256
-    links: dict[str, str] = field(default_factory=dict)  # symbolic link -> its target
+    files: Mapping[str, str] = MappingProxyType({})  # root pages -> sha256
+    links: Mapping[str, str] = MappingProxyType({})  # symbolic link -> its target
     catalog: CatalogPosition | None = None  # how far the catalog was read
-    projects: dict[str, ProjectState] = field(default_factory=dict)
+    projects: Mapping[str, ProjectState] = MappingProxyType({})
 
 
 class Journal(NamedTuple):
@@ -373,7 +372,7 @@ def commit(
 def remember_inputs(out: Path, manifest: Manifest, inputs: str, catalog: CatalogPosition) -> None:
     """Record the inputs' stamp and catalog position of a run that found nothing to change."""
     if (inputs, catalog) != (manifest.inputs, manifest.catalog):
-        _write_manifest(out, replace(manifest, inputs=inputs, catalog=catalog))
+        _write_manifest(out, manifest._replace(inputs=inputs, catalog=catalog))
 
 
 # --- writing -----------------------------------------------------------------------
@@ -487,8 +486,8 @@ def _write_manifest(out: Path, manifest: Manifest) -> None:
         "inputs": manifest.inputs,
         "projects": manifest.projects_count,
         "files_count": manifest.files_count,
-        "files": manifest.files,
-        "links": manifest.links,
+        "files": dict(manifest.files),
+        "links": dict(manifest.links),
         "catalog": manifest.catalog,
     }
     lines = [_project_line(name, state) for name, state in manifest.projects.items()]
