@@ -69,14 +69,13 @@ from wheelzip import wheel_zip  # bench/ is the script's own directory
 from factory.catalog import CatalogEntry, append_to_catalog
 from factory.index import layout
 from factory.records import (
-    RECORD_SUFFIX,
     BuildRecord,
     FingerprintInputs,
     Target,
     WheelFile,
 )
 from factory.wheelhouse import add_to_wheelhouse
-from factory.wheelmeta import METADATA_SUFFIX
+from factory.wheelmeta import METADATA_SUFFIX, RECORD_SUFFIX
 from factory.workspace import default_cache_dir
 
 REPO = Path(__file__).resolve().parent.parent

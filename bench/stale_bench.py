@@ -44,7 +44,6 @@ from wheelzip import wheel_zip  # bench/ is the script's own directory
 from factory.catalog import CatalogEntry, append_to_catalog
 from factory.recipe import LoadedRecipe, load_recipes
 from factory.records import (
-    RECORD_SUFFIX,
     BuildRecord,
     Target,
     WheelFile,
@@ -54,7 +53,7 @@ from factory.records import (
 from factory.source import source_id
 from factory.stale import find_stale, pinned_tools
 from factory.state import builds_listing, read_state
-from factory.wheelmeta import METADATA_SUFFIX
+from factory.wheelmeta import METADATA_SUFFIX, RECORD_SUFFIX
 
 PYTHON = sys.executable
 GOAL_SECONDS = 1.0

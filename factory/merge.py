@@ -19,10 +19,10 @@ from ._fs import copy_atomically, write_atomically
 from .catalog import CatalogEntry, parse_line, read_catalog
 from .errors import ConfigError
 from .hashing import sha256_file
-from .records import RECORD_SUFFIX, read_record
+from .records import read_record
 from .state import BUILDS_LISTING, builds_listing
 from .wheelhouse import put_wheel
-from .wheelmeta import METADATA_SUFFIX
+from .wheelmeta import METADATA_SUFFIX, RECORD_SUFFIX
 
 
 @dataclass(frozen=True)

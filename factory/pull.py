@@ -24,10 +24,10 @@ from .catalog import CatalogEntry, read_catalog
 from .errors import SourceError
 from .index import layout
 from .index.yanks import YANKS_FILE, add_yanks, parse_yanks
-from .records import RECORD_SUFFIX, BuildRecord
+from .records import BuildRecord
 from .state import BUILDS_LISTING, IndexReader, open_index, parse_listing, project_files, resolve
 from .wheelhouse import put_wheel
-from .wheelmeta import METADATA_SUFFIX
+from .wheelmeta import METADATA_SUFFIX, RECORD_SUFFIX
 
 
 @dataclass(frozen=True)

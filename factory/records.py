@@ -19,12 +19,11 @@ from typing import TYPE_CHECKING, Any, Literal
 from packaging.utils import NormalizedName, canonicalize_name
 
 from .errors import ConfigError
-from .wheelmeta import wheel_project
+from .wheelmeta import RECORD_SUFFIX, wheel_project
 
 if TYPE_CHECKING:
     from .recipe import LoadedRecipe
 
-RECORD_SUFFIX = ".build.json"
 Outcome = Literal["success", "failed"]
 
 

@@ -23,7 +23,8 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from .errors import ConfigError
 from .index import layout
-from .records import RECORD_SUFFIX, BuildRecord, read_record, wheelhouse_records
+from .records import BuildRecord, read_record, wheelhouse_records
+from .wheelmeta import RECORD_SUFFIX
 
 # The logs directory's own listing: a static host (GitHub Pages) lists no directories.
 BUILDS_LISTING = "index.json"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from ._fs import copy_atomically, write_atomically
 from .catalog import CatalogEntry, DirectoryWatch, catalog_appender
-from .records import RECORD_SUFFIX, BuildRecord
-from .wheelmeta import METADATA_SUFFIX
+from .records import BuildRecord
+from .wheelmeta import METADATA_SUFFIX, RECORD_SUFFIX
 
 
 def add_to_wheelhouse(wheelhouse: Path, wheel: Path, metadata: bytes, record: BuildRecord) -> bool:

@@ -21,6 +21,7 @@ from packaging.utils import (
 from .errors import ConfigError
 
 METADATA_SUFFIX = ".metadata"  # PEP 658: the metadata file's URL is the wheel's plus this
+RECORD_SUFFIX = ".build.json"  # the build record (records.py) kept beside the wheel too
 
 
 @dataclass(frozen=True)

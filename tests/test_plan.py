@@ -14,7 +14,8 @@ from factory.build import PlannedBuild, host_python, plan
 from factory.builders.base import BuildHost
 from factory.errors import ConfigError
 from factory.recipe import LoadedRecipe, load_recipes, select
-from factory.records import RECORD_SUFFIX, BuildRecord, WheelFile
+from factory.records import BuildRecord, WheelFile
+from factory.wheelmeta import RECORD_SUFFIX
 
 SHA = "0123456789abcdef" * 4
 TOOLCHAIN = {"python": "3.13.5", "gcc": "14.2.0", "glibc": "2.41"}

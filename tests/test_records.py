@@ -12,7 +12,6 @@ from packaging.utils import NormalizedName
 from factory.errors import ConfigError
 from factory.recipe import LoadedRecipe, load_recipes
 from factory.records import (
-    RECORD_SUFFIX,
     BuildRecord,
     FingerprintInputs,
     Target,
@@ -22,6 +21,7 @@ from factory.records import (
     wheelhouse_records,
 )
 from factory.source import source_id
+from factory.wheelmeta import RECORD_SUFFIX
 
 SHA = "0123456789abcdef" * 4
 OTHER_SHA = "fedcba9876543210" * 4

@@ -30,8 +30,7 @@ from ..index import layout
 from ..index.hosting import Hosting, Removal, load_hosting, save_hosting
 from ..index.inputs import scan_wheelhouse
 from ..index.yanks import YANKS_FILE, load_yanks, save_yanks
-from ..records import RECORD_SUFFIX
-from ..wheelmeta import METADATA_SUFFIX
+from ..wheelmeta import METADATA_SUFFIX, RECORD_SUFFIX
 
 # What a published wheel brings along: removed with it, never changed after it.
 COMPANION_SUFFIXES = ("", METADATA_SUFFIX, RECORD_SUFFIX)
