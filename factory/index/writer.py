@@ -204,7 +204,8 @@ STAT_EACH_MAX = 64
 
 
 class _Listings:
-    """Existence checks: for thousands of new paths, each directory listed once."""
+    """Existence checks: one lstat each for a few paths; for thousands (a new index's),
+    each directory listed once."""
 
     def __init__(self, out: Path, paths: int) -> None:
         self.out = out
