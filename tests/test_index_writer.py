@@ -323,6 +323,28 @@ def test_build_logs_and_failed_builds(wheelhouse: Path, tmp_path: Path) -> None:
     assert "failed" not in (out / "projects/beta.html").read_text()
 
 
+def test_a_failed_build_is_shown_by_the_next_run_though_no_wheel_changed(
+    wheelhouse: Path, tmp_path: Path
+) -> None:
+    """A project whose only news is a failed build's record in the logs directory is
+    re-rendered (a run skips working out the other inputs of projects that have none)."""
+    logs = tmp_path / "builds"
+    logs.mkdir()
+    out = tmp_path / "index"
+    index(wheelhouse, out, logs=logs)
+    assert "failed" not in (out / "projects/beta.html").read_text()
+    record = json.loads((wheelhouse / "beta-1.0-py3-none-any.whl.build.json").read_text())
+    failed = {**record, "outcome": "failed", "error": "gcc died", "wheel": None}
+    failed.update(started="2099-01-01T00:00:00+00:00", version="1.1")
+    (logs / "beta").mkdir()
+    (logs / "beta" / "1.1-0-abc.json").write_text(json.dumps(failed))
+    time.sleep(RACY_NS / 1e9 + 0.05)
+    report = index(wheelhouse, out, logs=logs)
+    assert report.rendered == ("beta",)
+    assert "failed: gcc died" in (out / "projects/beta.html").read_text()
+    assert '<span class="failed">failed</span>' in (out / "index.html").read_text()
+
+
 # --- refusals and bad input: the previous index stays as it was -------------------------
 
 

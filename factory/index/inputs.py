@@ -75,6 +75,12 @@ class Wheelhouse:
         lines += [f"removed {name}: {reason}" for name, reason in removed]
         return "\n".join(lines)
 
+    def projects_with_hosting(self) -> set[NormalizedName]:
+        """Every project whose ``hosting_signature`` may not be "" (a wheel hosted
+        elsewhere, or one removed on purpose)."""
+        project_of = _ProjectNames()
+        return {project_of(name) for name in self.hosted} | self.removed.keys()
+
     def catalog_lines(self, project: NormalizedName) -> list[tuple[str, str]]:
         """Every wheel of the project with its catalog line (read now if not yet)."""
         wheels = self.wheels(project).offsets_by_name()
@@ -287,6 +293,17 @@ def log_listing(logs: Path | None, project: str) -> frozenset[str]:
 
 
 # --- the logs directory: every build, failed ones too -----------------------------
+
+
+def logged_projects(logs: Path | None) -> frozenset[str]:
+    """Every project with a folder in the logs directory: the only ones whose
+    ``logs_signature`` is not "" (one listing instead of a stat per project)."""
+    if logs is None:
+        return frozenset()
+    try:
+        return frozenset(os.listdir(logs))
+    except OSError:
+        return frozenset()
 
 
 def logs_signature(logs: Path | None, project: str) -> str:
