@@ -376,6 +376,6 @@ def _settings_digest(settings: IndexSettings) -> str:
     parts = ("inputs", "model", "render", "layout", "generate", "settings", "hosting", "platforms")
     for part in parts:
         digest.update((here / f"{part}.py").read_bytes())
-    for template in sorted((here.parent / "templates").iterdir()):
+    for template in sorted(layout.TEMPLATES.iterdir()):
         digest.update(template.name.encode() + template.read_bytes())
     return digest.hexdigest()
