@@ -447,7 +447,7 @@ class Step:
     written: tuple[int, int]  # files written, of which wheels (published by link or copy)
     files_total: int
     output: str
-    cpu: tuple[float, float] = (0.0, 0.0)  # user and system CPU seconds, every process
+    cpu: tuple[float, float]  # user and system CPU seconds, of every process it started
 
     @property
     def files_written(self) -> str:

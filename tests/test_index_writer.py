@@ -298,21 +298,28 @@ def test_the_index_never_writes_into_the_wheelhouse(wheelhouse: Path, tmp_path: 
     assert snapshot(wheelhouse) == before
 
 
+def log_failed_build(wheelhouse: Path, logs: Path, started: str) -> str:
+    """A failed build of beta 1.1 (gcc died), its record in ``logs/beta/``; returns the
+    name of the log of beta 1.0's successful build, whose record it was made from."""
+    record = json.loads((wheelhouse / "beta-1.0-py3-none-any.whl.build.json").read_text())
+    failed = {**record, "outcome": "failed", "error": "gcc died", "wheel": None}
+    failed.update(started=started, version="1.1")
+    (logs / "beta").mkdir(parents=True, exist_ok=True)
+    (logs / "beta" / "1.1-0-abc.json").write_text(json.dumps(failed))
+    return Path(record["log"]).name
+
+
 def test_build_logs_and_failed_builds(wheelhouse: Path, tmp_path: Path) -> None:
     logs = tmp_path / "builds"
-    (logs / "beta").mkdir(parents=True)
-    record = json.loads((wheelhouse / "beta-1.0-py3-none-any.whl.build.json").read_text())
-    (logs / "beta" / Path(record["log"]).name).write_text("built fine\n")
-    failed = {**record, "outcome": "failed", "error": "gcc died", "wheel": None}
-    failed.update(started="2026-05-01T00:00:00+00:00", version="1.1")
-    (logs / "beta" / "1.1-0-abc.json").write_text(json.dumps(failed))
+    log_name = log_failed_build(wheelhouse, logs, started="2026-05-01T00:00:00+00:00")
+    (logs / "beta" / log_name).write_text("built fine\n")
     (logs / "beta" / "1.1-0-abc.log").write_text("error: gcc died\n")
     out = tmp_path / "index"
     index(wheelhouse, out, logs=logs)
     # The logs directory is published through one link, like the wheelhouse.
     assert os.readlink(out / "logs") == "../builds"
     page = (out / "projects/beta.html").read_text()
-    log_link = f'href="../logs/beta/{Path(record["log"]).name}">log</a>'
+    log_link = f'href="../logs/beta/{log_name}">log</a>'
     assert log_link in page
     assert (out / "projects" / log_link[6:].split('"')[0]).read_text() == "built fine\n"
     assert "failed: gcc died" in page and 'href="../logs/beta/1.1-0-abc.log"' in page
@@ -336,11 +343,7 @@ def test_a_failed_build_is_shown_by_the_next_run_though_no_wheel_changed(
     out = tmp_path / "index"
     index(wheelhouse, out, logs=logs)
     assert "failed" not in (out / "projects/beta.html").read_text()
-    record = json.loads((wheelhouse / "beta-1.0-py3-none-any.whl.build.json").read_text())
-    failed = {**record, "outcome": "failed", "error": "gcc died", "wheel": None}
-    failed.update(started="2099-01-01T00:00:00+00:00", version="1.1")
-    (logs / "beta").mkdir()
-    (logs / "beta" / "1.1-0-abc.json").write_text(json.dumps(failed))
+    log_failed_build(wheelhouse, logs, started="2099-01-01T00:00:00+00:00")
     time.sleep(RACY_NS / 1e9 + 0.05)
     report = index(wheelhouse, out, logs=logs)
     assert report.rendered == ("beta",)
