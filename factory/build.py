@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-import shutil
-import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -49,6 +47,7 @@ from .records import (
     with_toolchain_info,
 )
 from .repair import add_build_tag, repair, single_wheel
+from .scratch import work_tree
 from .source import prepare_tree, source_id
 from .wheelhouse import add_to_wheelhouse
 from .wheelmeta import read_wheel_metadata
@@ -310,10 +309,6 @@ def execute(
     stem = log.stem
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text("")
-    # A directory of its own: another build of the same package (other inputs, or
-    # another wheelhouse) may be running at the same time.
-    workspace.scratch.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f"{build.name}-{stem}-", dir=workspace.scratch))
     record = BuildRecord(
         project=recipe.name,
         version=recipe.version,
@@ -337,37 +332,40 @@ def execute(
             record.steps[name] = round(time.monotonic() - started, 3)
 
     try:
-        with step("fetch"):
-            tree = prepare_tree(build.loaded, workspace.sources, work, log)
-        with step("build"):
-            raw = _build_wheel(build, host, tree, work / "dist", workspace, log, progress)
-        with step("repair"):
-            wheel = repair(host, raw, work / "repaired", recipe.repair, log, timeout)
-            wheel = add_build_tag(host, wheel, recipe.build_number, log, timeout)
-            if build.target.arch == "riscv64":
-                record.isa = check_baseline(wheel, recipe.repair.isa).summary
-        with step("test"):
-            run_wheel_tests(
-                host, wheel, work / "test", recipe.test, workspace.wheelhouse, log, timeout
+        # A directory of its own: another build of the same package (other inputs, or
+        # another wheelhouse) may be running at the same time.
+        with work_tree(workspace.scratch, prefix=f"{build.name}-{stem}-") as work:
+            with step("fetch"):
+                tree = prepare_tree(build.loaded, workspace.sources, work, log)
+            with step("build"):
+                raw = _build_wheel(build, host, tree, work / "dist", workspace, log, progress)
+            with step("repair"):
+                wheel = repair(host, raw, work / "repaired", recipe.repair, log, timeout)
+                wheel = add_build_tag(host, wheel, recipe.build_number, log, timeout)
+                if build.target.arch == "riscv64":
+                    record.isa = check_baseline(wheel, recipe.repair.isa).summary
+            with step("test"):
+                run_wheel_tests(
+                    host, wheel, work / "test", recipe.test, workspace.wheelhouse, log, timeout
+                )
+            metadata = read_wheel_metadata(wheel)
+            record.wheel = WheelFile(
+                wheel.name,
+                sha256_file(wheel),
+                wheel.stat().st_size,
+                metadata.requires_python,
+                metadata.sha256,
             )
-        metadata = read_wheel_metadata(wheel)
-        record.wheel = WheelFile(
-            wheel.name,
-            sha256_file(wheel),
-            wheel.stat().st_size,
-            metadata.requires_python,
-            metadata.sha256,
-        )
-        record.outcome = "success"
-        # One writer at a time: two builds with different inputs can make the same file
-        # name (--force), and "is it there already?" must be answered by the one adding.
-        wheelhouse_lock = workspace.locks / f"wheelhouse-{_path_key(workspace.wheelhouse)}.lock"
-        with exclusive_lock(wheelhouse_lock, what=str(workspace.wheelhouse), wait_limit=600):
-            kept = add_to_wheelhouse(workspace.wheelhouse, wheel, metadata.content, record)
-        if kept:
-            progress.message(
-                f"  kept the existing {wheel.name}: published files never get new bytes"
-            )
+            record.outcome = "success"
+            # One writer at a time: two builds with different inputs can make the same file
+            # name (--force), and "is it there already?" must be answered by the one adding.
+            wheelhouse_lock = workspace.locks / f"wheelhouse-{_path_key(workspace.wheelhouse)}.lock"
+            with exclusive_lock(wheelhouse_lock, what=str(workspace.wheelhouse), wait_limit=600):
+                kept = add_to_wheelhouse(workspace.wheelhouse, wheel, metadata.content, record)
+            if kept:
+                progress.message(
+                    f"  kept the existing {wheel.name}: published files never get new bytes"
+                )
     except FactoryError as error:
         record.error = error.message
         raise
@@ -376,7 +374,6 @@ def execute(
         raise
     finally:
         write_atomically(record_path, record.to_json().encode())
-        shutil.rmtree(work, ignore_errors=True)
     total = format_seconds(sum(record.steps.values()))
     progress.message(f"  -> {workspace.wheelhouse / record.wheel.filename} ({total})")
     return record

@@ -9,14 +9,12 @@ them), nothing says the source is wrong, so it is a warning and the check passes
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from .errors import FactoryError, SourceUnreachable, most_severe
 from .recipe import LoadedRecipe
+from .scratch import work_tree
 from .source import prepare_tree
 from .workspace import Workspace
 
@@ -40,10 +38,9 @@ def check_recipes(chosen: Sequence[LoadedRecipe], workspace: Workspace) -> list[
         log = workspace.logs / loaded.name / "check.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text("")
-        workspace.scratch.mkdir(parents=True, exist_ok=True)
-        scratch = Path(tempfile.mkdtemp(prefix=f"check-{loaded.name}-", dir=workspace.scratch))
         try:
-            prepare_tree(loaded, workspace.sources, scratch, log)
+            with work_tree(workspace.scratch, prefix=f"check-{loaded.name}-") as scratch:
+                prepare_tree(loaded, workspace.sources, scratch, log)
         except SourceUnreachable as error:
             results.append(CheckResult(loaded.name, True, None, str(log), warning=error.message))
         except FactoryError as error:
@@ -54,8 +51,6 @@ def check_recipes(chosen: Sequence[LoadedRecipe], workspace: Workspace) -> list[
             )
         else:
             results.append(CheckResult(loaded.name, True, None, str(log)))
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
     return results
 
 

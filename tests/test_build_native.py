@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tarfile
@@ -335,6 +336,40 @@ def test_build_that_exceeds_its_timeout(built: Project, tmp_path: Path) -> None:
     while process_alive(sleeper) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not process_alive(sleeper), "a grandchild of the build outlived the timeout"
+
+
+def test_the_work_tree_of_a_killed_build_is_swept_by_the_next_run(
+    built: Project, tmp_path: Path
+) -> None:
+    """SIGKILL (or a power cut) gives a build no chance to clean up after itself."""
+    project = clone(built, tmp_path)
+    started = tmp_path / "started"
+    broken_fork_recipe(
+        project,
+        setup_py=f"import os, time\nopen({str(started)!r}, 'w').write(str(os.getpid()))\n"
+        "time.sleep(300)\n",
+    )
+    env = {**os.environ, "FACTORY_CACHE_DIR": str(project.cache)}
+    build = subprocess.Popen(
+        [sys.executable, "-m", "factory", "build", "--native", "tinyyaml"],
+        cwd=project.root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 300
+    while not (started.exists() and started.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert started.exists(), "the build never reached its setup.py"
+    build.kill()
+    build.wait(timeout=30)
+    os.kill(int(started.read_text()), signal.SIGKILL)  # orphaned: nobody killed its tree
+    left = list((project.cache / "work").glob("tinyyaml-*"))
+    assert left, "the killed build left no work tree: nothing to sweep"
+
+    result = project.factory("check", "tinyyaml")
+    assert result.returncode == 0, result.stderr
+    assert not [tree for tree in left if tree.exists()], "the killed build's tree is still there"
 
 
 def process_alive(pid: int) -> bool:

@@ -29,6 +29,7 @@ from .._fs import write_atomically
 from .._run import RunResult, run
 from ..errors import ConfigError, EnvironmentProblem
 from ..hashing import sha256_file
+from ..scratch import first_mount_inside
 from .debian import available_packages, missing_packages, package_name
 from .environment import DEFAULT_PATH, NETWORK_VARIABLES, clean_environment
 
@@ -598,14 +599,11 @@ def _remove(path: Path) -> None:
     if path.is_symlink() or path.is_file():
         path.unlink()
     elif path.is_dir():
-        inside = str(path.resolve())
-        with open("/proc/self/mountinfo", encoding="utf-8") as mountinfo:
-            points = [line.split()[4].encode().decode("unicode_escape") for line in mountinfo]
-        mounted = [p for p in points if p == inside or p.startswith(inside + "/")]
-        if mounted:
+        mounted = first_mount_inside(path)
+        if mounted is not None:
             raise EnvironmentProblem(
-                f"refusing to delete {path}: {mounted[0]} is mounted inside it",
-                hint=f"`umount -R {mounted[0]}`, then run again",
+                f"refusing to delete {path}: {mounted} is mounted inside it",
+                hint=f"`umount -R {mounted}`, then run again",
             )
         shutil.rmtree(path)
 
