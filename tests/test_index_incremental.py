@@ -208,3 +208,32 @@ def test_an_index_written_before_the_wheel_shards_is_brought_up_to_date(
     assert json.loads(manifest.read_text().splitlines()[0])["format"] == 5
     assert_same_as_a_fresh_index(wheelhouse, out, tmp_path / "fresh")
     assert index(wheelhouse, out).rendered == ()  # and from then on, only what changed
+
+
+@pytest.mark.parametrize(
+    ("damage", "why"),
+    [
+        (lambda line: line.rpartition("\t")[0], "too few or many fields"),  # no row
+        (lambda line: line.replace("\t1\t", "\tone\t", 1), "invalid literal for int"),
+    ],
+    ids=["a field missing", "a count that is not a number"],
+)
+def test_a_damaged_project_line_in_the_manifest_is_one_error_and_changes_nothing(
+    wheelhouse: Path, tmp_path: Path, damage: Callable[[str], str], why: str
+) -> None:
+    out = tmp_path / "index"
+    index(wheelhouse, out)
+    manifest = out / ".factory-manifest.json"
+    header, *lines = manifest.read_text().splitlines()
+    [beta] = [n for n, line in enumerate(lines) if line.startswith("beta\t")]
+    lines[beta] = damage(lines[beta])
+    assert lines[beta] != manifest.read_text().splitlines()[beta + 1]
+    manifest.write_text("\n".join([header, *lines]) + "\n")
+    before = pages(out)
+    add_wheel(wheelhouse, tmp_path / "more", "beta", "1.1")  # beta's line is read now
+
+    with pytest.raises(ConfigError, match="unreadable index bookkeeping") as error:
+        index(wheelhouse, out)
+
+    assert why in error.value.message and str(manifest) in error.value.message
+    assert pages(out) == before

@@ -32,7 +32,8 @@ if TYPE_CHECKING:
     from ..recipe import LoadedRecipe
     from .inputs import Wheelhouse
     from .model import RecipeFacts
-    from .writer import ProjectState, WritePlan
+    from .projects import ProjectState
+    from .writer import WritePlan
 
 
 # Value types here are NamedTuples, not frozen dataclasses: defining one costs an eighth
@@ -77,7 +78,8 @@ def generate_index(options: IndexOptions) -> IndexReport:
             and header.links == _links(options)
             and not (options.out / layout.JOURNAL).exists()
         ):
-            return IndexReport(options.out, header.projects_count, header.files_count, (), (), ())
+            totals = header.projects
+            return IndexReport(options.out, totals.published, totals.files, (), (), ())
         return _generate(options, stamp, settings_digest, read_manifest(options.out))
 
 
@@ -119,10 +121,8 @@ def _generate(
 
     out = options.out
     stored = WheelStore(out)
-    known = frozenset(
-        cast("NormalizedName", name)
-        for name, state in manifest.projects.items()
-        if state.wheels != NO_WHEELS_DIGEST
+    known = cast(
+        "frozenset[NormalizedName]", frozenset(manifest.projects.without(NO_WHEELS_DIGEST))
     )
     wheelhouse = scan_wheelhouse(options.wheelhouse, stored, known, manifest.catalog)
     # A project whose every wheel was removed on purpose keeps its pages, saying why.
@@ -145,8 +145,22 @@ def _generate(
         | logged_projects(options.logs)
     )
 
+    if changed_everything:
+        candidates = names
+    else:
+        # Every other project is as the manifest has it: its wheels are the ones the last
+        # run found, and it had and has no other input.
+        present = set(names)
+        maybe = (
+            wheelhouse.changed.keys()
+            | with_others
+            | manifest.projects.with_others()
+            | interrupted.projects
+        )
+        new = present - manifest.projects.names()
+        candidates = sorted(cast("set[NormalizedName]", (maybe & present) | new))
     jobs = []
-    for name in names:
+    for name in candidates:
         old = manifest.projects.get(name)
         changed = wheelhouse.changed.get(name)
         if changed is not None:
@@ -175,7 +189,7 @@ def _generate(
             or name in interrupted.projects
         ):
             jobs.append(_Job(name, yanks, tracks, facts, wheels_digest, others))
-    removed = sorted(manifest.projects.keys() - set(names))
+    removed = sorted(manifest.projects.names() - set(names))
     links = _links(options)
     retired: dict[str, str] = {
         name: loaded.recipe.retired.since
@@ -192,7 +206,8 @@ def _generate(
         # Nothing changed after all (the stamp was too fresh to trust, or a file was
         # touched): no page is written; the stamp is kept so the next run stops early.
         remember_inputs(out, manifest, stamp, wheelhouse.catalog)
-        return IndexReport(out, manifest.projects_count, manifest.files_count, (), (), ())
+        totals = manifest.projects
+        return IndexReport(out, totals.published, totals.files, (), (), ())
 
     new_pages = [page for job in jobs for page in layout.project_pages(job.name)]
     check_new(out, manifest, interrupted, links, [job.name for job in jobs])
@@ -206,21 +221,18 @@ def _generate(
     except BaseException:
         abort(out, interrupted, new_pages, plan)
         raise
-    states = {**manifest.projects, **rendered}
-    for gone in removed:
-        del states[gone]
+    projects = manifest.projects.updated(rendered, set(removed))
     wheel_changes: dict[str, Wheels] = {name: w for name, w in wheelhouse.changed.items()}
     wheel_changes.update(dict.fromkeys(removed, NO_WHEELS))  # their pages go: so do their lists
     shards = stored.updated(wheel_changes)
-    rows = {name: state.row for name, state in states.items() if state.published}
-    wheels = sum(state.files for state in states.values())
+    rows = projects.rows()
     changes = commit(
         out,
         manifest,
         journal,
         rendered,
-        states,
-        render_root(rows, wheels, retired),
+        projects,
+        render_root(rows, projects.files, retired),
         links,
         shards,
         settings_digest,
@@ -230,8 +242,8 @@ def _generate(
     )
     return IndexReport(
         out=out,
-        projects=len(rows),
-        files=wheels,
+        projects=projects.published,
+        files=projects.files,
         rendered=tuple(job.name for job in jobs),
         written=changes.written,
         deleted=changes.deleted,
@@ -266,8 +278,9 @@ def _render_part(
 ) -> dict[str, ProjectState]:
     from .inputs import log_listing, read_builds, read_wheels
     from .model import assemble_project, summarize
+    from .projects import ProjectState
     from .render import landing_row, render_project
-    from .writer import ProjectState, Stager
+    from .writer import Stager
 
     stager = Stager(str(options.out), plan)
     states: dict[str, ProjectState] = {}
@@ -299,8 +312,7 @@ def _root_unchanged(manifest: Manifest, retired: Mapping[str, str]) -> bool:
     (the retired recipes they list come from the recipes, not from any project's pages)."""
     from .render import render_root
 
-    rows = {name: state.row for name, state in manifest.projects.items() if state.published}
-    root = render_root(rows, manifest.files_count, retired)
+    root = render_root(manifest.projects.rows(), manifest.projects.files, retired)
     return all(
         manifest.files.get(path) == hashlib.sha256(data).hexdigest() for path, data in root.items()
     ) and set(root) == set(manifest.files)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from . import layout
-from .writer import unreadable_bookkeeping
+from .projects import unreadable_bookkeeping
 
 SHARDS = 64
 

@@ -40,6 +40,7 @@ from .._fs import write_atomically
 from ..catalog import CatalogPosition
 from ..errors import ConfigError, LockHeld
 from . import layout
+from .projects import ProjectState, ProjectTable, project_line, unreadable_bookkeeping
 
 FORMAT = 5
 READABLE_FORMATS = (4, FORMAT)  # 4: before the wheel shards (migrated on read)
@@ -67,29 +68,14 @@ def plan_writes(manifest: Manifest, journal: Journal, pages: int) -> WritePlan:
     return WritePlan(in_place=in_place, fsync_each=pages <= FSYNC_EACH_MAX)
 
 
-class ProjectState(NamedTuple):  # a NamedTuple: a run reads one per project, 10,000 of them
-    """What the project's pages were made from, by digest, and what they publish."""
-
-    wheels: str  # digest of its wheels (wheelstore.Wheels.digest); the lists are kept there
-    others: str  # digest of its other inputs (yanks, recipe, logs, hosting); "" when none
-    files: int  # published files: 0 when all are filtered out or removed on purpose
-    row: str  # its landing-page row: "" when it has no pages (nothing published or removed)
-
-    @property
-    def published(self) -> bool:
-        """Whether it has pages: files, or only files removed on purpose and why."""
-        return bool(self.row)
-
-
 class Manifest(NamedTuple):
     settings: str = ""
     inputs: str = ""  # the inputs' stamp when they were read (stamp.py); "" unknown
-    projects_count: int = 0  # published projects and wheels, as the last run reported
-    files_count: int = 0
     files: Mapping[str, str] = MappingProxyType({})  # root pages -> sha256
     links: Mapping[str, str] = MappingProxyType({})  # symbolic link -> its target
     catalog: CatalogPosition | None = None  # how far the catalog was read
-    projects: Mapping[str, ProjectState] = MappingProxyType({})
+    # Every project (read with header_only: no lines, only the totals of the published).
+    projects: ProjectTable = ProjectTable({}, 0, 0)
 
 
 class Journal(NamedTuple):
@@ -128,7 +114,7 @@ def locked(out: Path) -> Iterator[None]:
 
 def read_manifest(out: Path, *, header_only: bool = False) -> Manifest:
     """The manifest: a header line (settings, inputs stamp, root pages, links, counts,
-    catalog position), then a tab-separated line per project (``_project_line``).
+    catalog position), then a tab-separated line per project (``projects.project_line``).
     ``header_only`` reads just the first: a run with nothing new needs no more."""
     path = out / layout.MANIFEST
     try:
@@ -136,31 +122,28 @@ def read_manifest(out: Path, *, header_only: bool = False) -> Manifest:
             header = json.loads(handle.readline())
             if not isinstance(header, dict) or header.get("format") not in READABLE_FORMATS:
                 raise unreadable_bookkeeping(path, "unknown format")
-            lines = [] if header_only else handle.read().decode().split("\n")[:-1]
+            text = "" if header_only else handle.read().decode()
     except FileNotFoundError:
         return Manifest()
     except ValueError as exc:
         raise unreadable_bookkeeping(path, exc) from None
     try:
-        projects = {}
         if header["format"] == FORMAT:
-            for line in lines:
-                name, wheels, others, files, row = line.split("\t")
-                projects[name] = ProjectState(wheels, others, int(files), row)
+            projects = ProjectTable.read(text, header["projects"], header["files_count"], path)
         else:
             # The format before wheel shards: its pages are the factory's, but its
             # digests mean nothing now; no settings and no catalog position make the
             # next run read the whole wheelhouse and re-render every project once.
-            for line in lines:
+            lines = {}
+            for line in text.split("\n")[:-1]:
                 name, _, files, row, _, _ = line.split("\t")
-                projects[name] = ProjectState("", "", int(files), row)
+                lines[name] = project_line(name, ProjectState("", "", int(files), row))
+            projects = ProjectTable(lines, header["projects"], header["files_count"], path)
             header.update(settings="", inputs="", catalog=None)
         catalog = header["catalog"]
         return Manifest(
             settings=header["settings"],
             inputs=header["inputs"],
-            projects_count=header["projects"],
-            files_count=header["files_count"],
             files=dict(header["files"]),
             links=dict(header["links"]),
             catalog=_position(catalog) if catalog else None,
@@ -185,14 +168,6 @@ def read_journal(out: Path) -> Journal:
         return Journal()
     except (ValueError, KeyError, TypeError) as exc:
         raise unreadable_bookkeeping(path, exc) from None
-
-
-def unreadable_bookkeeping(path: Path, why: object) -> ConfigError:
-    return ConfigError(
-        f"{path}: unreadable index bookkeeping ({why})",
-        hint="it was not written by this version of the factory; write the index to a "
-        "new directory (--out) or remove this one",
-    )
 
 
 # --- planning: what to write, what to delete, what is refused ----------------------
@@ -301,7 +276,7 @@ def commit(
     manifest: Manifest,
     journal: Journal,
     rendered: Mapping[str, ProjectState],
-    states: Mapping[str, ProjectState],
+    projects: ProjectTable,
     root: Mapping[str, bytes],
     links: Mapping[str, str],
     shards: Mapping[str, bytes],
@@ -311,11 +286,11 @@ def commit(
     plan: WritePlan,
 ) -> Changes:
     """Put the staged pages of ``rendered`` projects, the root pages and links in place,
-    and update the bookkeeping to ``states`` (every project from now on: a project of the
-    manifest missing from it is removed) and the wheel ``shards`` that changed.
+    and update the bookkeeping to ``projects`` (every project from now on: a project of
+    the manifest missing from it is removed) and the wheel ``shards`` that changed.
     ``journal`` is the one ``begin`` wrote; ``plan`` is the one the pages were staged
     with; ``inputs`` the inputs' stamp and ``catalog`` how far the catalog was read."""
-    removed = manifest.projects.keys() - states.keys()
+    removed = manifest.projects.names() - projects.names()
     deletions: set[str] = set()
     for name in {*journal.projects, *removed, *rendered}:
         # An interrupted run may have left any of its projects' pages.
@@ -324,7 +299,7 @@ def commit(
             if name in journal.projects
             else _published_pages(manifest.projects.get(name), name)
         )
-        deletions.update(set(before) - set(_published_pages(states.get(name), name)))
+        deletions.update(set(before) - set(_published_pages(projects.get(name), name)))
     root_files = {path: _sha256(data) for path, data in root.items()}
     deletions.update(manifest.files.keys() - root_files.keys())
     deletions.update((manifest.links.keys() | journal.links) - links.keys())
@@ -335,17 +310,7 @@ def commit(
         if manifest.links.get(path) != target or path in journal.links
     }
     pages = [page for name, state in rendered.items() for page in _published_pages(state, name)]
-    published = [state.files for state in states.values() if state.published]
-    new_manifest = Manifest(
-        settings,
-        inputs,
-        len(published),
-        sum(published),
-        root_files,
-        dict(links),
-        catalog,
-        dict(sorted(states.items())),
-    )
+    new_manifest = Manifest(settings, inputs, root_files, dict(links), catalog, projects)
     shard_writes = {path: data for path, data in shards.items() if data}
     if pages or root_writes or new_links or deletions or shard_writes:
         # The root pages and shards are always staged beside their old versions and renamed.
@@ -485,20 +450,14 @@ def _write_manifest(out: Path, manifest: Manifest) -> None:
         "format": FORMAT,
         "settings": manifest.settings,
         "inputs": manifest.inputs,
-        "projects": manifest.projects_count,
-        "files_count": manifest.files_count,
+        "projects": manifest.projects.published,
+        "files_count": manifest.projects.files,
         "files": dict(manifest.files),
         "links": dict(manifest.links),
         "catalog": manifest.catalog,
     }
-    lines = [_project_line(name, state) for name, state in manifest.projects.items()]
-    write_atomically(out / layout.MANIFEST, _dump(header) + "".join(lines).encode())
-
-
-def _project_line(name: str, state: ProjectState) -> str:
-    # Tab-separated, not JSON: a run reads and writes every project's line (10,000 on
-    # a large index) and JSON would cost it several times more. No field holds a tab.
-    return f"{name}\t{state.wheels}\t{state.others}\t{state.files}\t{state.row}\n"
+    lines = "".join(f"{line}\n" for line in manifest.projects.lines())
+    write_atomically(out / layout.MANIFEST, _dump(header) + lines.encode())
 
 
 def _delete(out: Path, paths: Sequence[str], temps: Iterable[str]) -> list[str]:
