@@ -14,13 +14,13 @@ the writer).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, cast
 
+from ..hashing import small_sha256
 from . import layout
 from .settings import IndexSettings
 from .stamp import inputs_stamp
@@ -310,6 +310,8 @@ def _render_part(
 def _root_unchanged(manifest: Manifest, retired: Mapping[str, str]) -> bool:
     """Whether the root pages, rendered from the manifest's rows, are the published ones
     (the retired recipes they list come from the recipes, not from any project's pages)."""
+    import hashlib
+
     from .render import render_root
 
     root = render_root(manifest.projects.rows(), manifest.projects.files, retired)
@@ -373,6 +375,8 @@ def _others_digest(
     project with none of it, which most projects of a large index are (no hashing)."""
     if not (yanks or tracks or logs or hosting or recipe):
         return ""
+    import hashlib
+
     extra = [sorted(yanks.items()), list(tracks), logs, hosting]
     digest = hashlib.sha256(json.dumps(extra, sort_keys=True).encode())
     if recipe is not None:
@@ -382,7 +386,7 @@ def _others_digest(
 
 def _settings_digest(settings: IndexSettings) -> str:
     """The settings plus the renderer's own code: a new factory re-renders every page."""
-    digest = hashlib.sha256(repr(settings).encode())
+    digest = small_sha256(repr(settings).encode())
     # The package's own files on disk (importlib.resources would cost this run 5 ms).
     here = Path(__file__).parent
     parts = ("inputs", "model", "render", "layout", "generate", "settings", "hosting", "platforms")

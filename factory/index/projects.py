@@ -100,18 +100,14 @@ class ProjectTable:
 
     def with_others(self) -> set[str]:
         """The projects whose pages have inputs besides their wheels (few, usually)."""
-        # The others digest is the third field: "" when the second tab follows at once.
-        return {
-            name
-            for name, line in self._lines.items()
-            if line[line.index("\t", len(name) + 1) + 1] != "\t"
-        }
+        # The others digest follows the wheels digest (never ""): no input besides the
+        # wheels leaves two tabs in a row, which no other field can.
+        return {name for name, line in self._lines.items() if "\t\t" not in line}
 
     def without(self, wheels: str) -> set[str]:
-        """The projects whose wheels digest is not ``wheels``."""
-        return {
-            name for name, line in self._lines.items() if not line.startswith(wheels, len(name) + 1)
-        }
+        """The projects whose wheels digest is not ``wheels`` (a 64-digit hex digest)."""
+        field = f"\t{wheels}\t"  # no other field holds a digest and tabs around it
+        return {name for name, line in self._lines.items() if field not in line}
 
     def updated(self, states: Mapping[str, ProjectState], removed: set[str]) -> ProjectTable:
         """This table with ``states`` put in and ``removed`` taken out."""

@@ -20,12 +20,12 @@ one makes every stamp untrusted, which is slow but safe).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from pathlib import Path
 
 from ..catalog import CATALOG_FILE
+from ..hashing import small_sha256
 from .hosting import HOSTING_FILE
 from .yanks import YANKS_FILE
 
@@ -52,7 +52,7 @@ def inputs_stamp(
     newest = max((int(p.rpartition(":")[2]) for p in parts if p[-1].isdigit()), default=0)
     if now - newest < RACY_NS:
         return ""
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+    return small_sha256("\n".join(parts).encode()).hexdigest()
 
 
 def _listing(directory: Path | None) -> list[str]:

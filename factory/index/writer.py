@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -209,6 +208,8 @@ class _Listings:
 
 
 def _sha256(data: bytes) -> str:
+    import hashlib  # not at the top: a run with nothing new imports this module
+
     return hashlib.sha256(data).hexdigest()
 
 
