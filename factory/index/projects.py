@@ -92,8 +92,12 @@ class ProjectTable:
 
     def rows(self) -> dict[str, str]:
         """Every published project's landing-page row, in name order."""
-        rows = {name: line[line.rindex("\t") + 1 :] for name, line in self._lines.items()}
-        return {name: row for name, row in rows.items() if row}
+        rows = {}
+        for name, line in self._lines.items():
+            row = line[line.rindex("\t") + 1 :]
+            if row:
+                rows[name] = row
+        return rows
 
     def lines(self) -> Iterator[str]:
         return iter(self._lines.values())
