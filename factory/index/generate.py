@@ -63,7 +63,7 @@ def generate_index(options: IndexOptions) -> IndexReport:
     """Render the wheelhouse into ``options.out``; see the writer for the guarantees."""
     # The cycle collector would walk every live object each time enough new ones pile
     # up; a run makes hundreds of thousands (strings, tuples, dicts) and no cycles worth
-    # collecting, and spends a tenth of its time in it (reference counting still frees
+    # collecting, and spends about a tenth of its CPU in it (reference counting still frees
     # everything as it goes: the peak memory is the same).
     collecting = gc.isenabled()
     gc.disable()

@@ -74,9 +74,6 @@ class ProjectTable:
     def __contains__(self, name: object) -> bool:
         return name in self._lines
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._lines)
-
     def __len__(self) -> int:
         return len(self._lines)
 
@@ -84,8 +81,6 @@ class ProjectTable:
         if not isinstance(other, ProjectTable):
             return NotImplemented
         return self._lines == other._lines
-
-    __hash__ = None  # type: ignore[assignment]  # mutable-looking: compared, never hashed
 
     def names(self) -> KeysView[str]:
         return self._lines.keys()
@@ -104,8 +99,9 @@ class ProjectTable:
 
     def with_others(self) -> set[str]:
         """The projects whose pages have inputs besides their wheels (few, usually)."""
-        # The others digest follows the wheels digest (never ""): no input besides the
-        # wheels leaves two tabs in a row, which no other field can.
+        # The others digest follows the wheels digest: no input besides the wheels leaves
+        # two tabs in a row, which no other field can (the wheels digest is "" only in a
+        # table migrated from format 4, and such a run looks at every project anyway).
         return {name for name, line in self._lines.items() if "\t\t" not in line}
 
     def without(self, wheels: str) -> set[str]:
