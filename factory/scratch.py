@@ -17,17 +17,20 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from .locks import exclusive_lock
+
 # Held while sweeping and while a new tree is made and locked, so a sweep never sees a
 # tree in the instant between its creation and its lock.
 SWEEP_LOCK = ".sweep.lock"
+# Held for a sweep (deleting a large leftover tree takes seconds), never for a build.
+SWEEP_WAIT_LIMIT = 300.0
 
 
 @contextlib.contextmanager
 def work_tree(scratch: Path, prefix: str) -> Iterator[Path]:
     """A new, empty directory under ``scratch`` for the block; removed afterwards."""
     scratch.mkdir(parents=True, exist_ok=True)
-    with (scratch / SWEEP_LOCK).open("a") as sweep_lock:
-        fcntl.flock(sweep_lock, fcntl.LOCK_EX)
+    with exclusive_lock(scratch / SWEEP_LOCK, what=str(scratch), wait_limit=SWEEP_WAIT_LIMIT):
         _sweep(scratch)
         tree = Path(tempfile.mkdtemp(prefix=prefix, dir=scratch))
         held = _try_lock(tree)
