@@ -334,7 +334,7 @@ def execute(
     try:
         # A directory of its own: another build of the same package (other inputs, or
         # another wheelhouse) may be running at the same time.
-        with work_tree(workspace.scratch, prefix=f"{build.name}-{stem}-") as work:
+        with work_tree(workspace, prefix=f"{build.name}-{stem}-") as work:
             with step("fetch"):
                 tree = prepare_tree(build.loaded, workspace.sources, work, log)
             with step("build"):

@@ -39,7 +39,7 @@ def check_recipes(chosen: Sequence[LoadedRecipe], workspace: Workspace) -> list[
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text("")
         try:
-            with work_tree(workspace.scratch, prefix=f"check-{loaded.name}-") as scratch:
+            with work_tree(workspace, prefix=f"check-{loaded.name}-") as scratch:
                 prepare_tree(loaded, workspace.sources, scratch, log)
         except SourceUnreachable as error:
             results.append(CheckResult(loaded.name, True, None, str(log), warning=error.message))

@@ -18,19 +18,23 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .locks import exclusive_lock
+from .workspace import Workspace
 
 # Held while sweeping and while a new tree is made and locked, so a sweep never sees a
-# tree in the instant between its creation and its lock.
-SWEEP_LOCK = ".sweep.lock"
+# tree in the instant between its creation and its lock (in the locks directory).
+SWEEP_LOCK = "scratch-sweep.lock"
 # Held for a sweep (deleting a large leftover tree takes seconds), never for a build.
 SWEEP_WAIT_LIMIT = 300.0
 
 
 @contextlib.contextmanager
-def work_tree(scratch: Path, prefix: str) -> Iterator[Path]:
-    """A new, empty directory under ``scratch`` for the block; removed afterwards."""
+def work_tree(workspace: Workspace, prefix: str) -> Iterator[Path]:
+    """A new, empty directory in the workspace's scratch directory for the block;
+    removed afterwards."""
+    scratch = workspace.scratch
     scratch.mkdir(parents=True, exist_ok=True)
-    with exclusive_lock(scratch / SWEEP_LOCK, what=str(scratch), wait_limit=SWEEP_WAIT_LIMIT):
+    sweep_lock = workspace.locks / SWEEP_LOCK
+    with exclusive_lock(sweep_lock, what=str(scratch), wait_limit=SWEEP_WAIT_LIMIT):
         _sweep(scratch)
         tree = Path(tempfile.mkdtemp(prefix=prefix, dir=scratch))
         held = _try_lock(tree)
@@ -45,7 +49,7 @@ def work_tree(scratch: Path, prefix: str) -> Iterator[Path]:
 def _sweep(scratch: Path) -> None:
     """Delete the trees no living process holds (their builds were killed)."""
     for entry in os.scandir(scratch):
-        if entry.name == SWEEP_LOCK or not entry.is_dir(follow_symlinks=False):
+        if not entry.is_dir(follow_symlinks=False):
             continue
         tree = Path(entry.path)
         held = _try_lock(tree)
