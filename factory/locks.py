@@ -30,13 +30,13 @@ def exclusive_lock(
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a+", encoding="utf-8") as handle:
-        waited = not _try_lock(handle.fileno())
+        waited = not try_lock(handle.fileno())
         if waited:
             holder = _holder(path)
             if on_wait is not None:
                 on_wait(holder)
             deadline = time.monotonic() + wait_limit
-            while not _try_lock(handle.fileno()):
+            while not try_lock(handle.fileno()):
                 if time.monotonic() >= deadline:
                     raise LockHeld(
                         f"{what} is still locked by another factory process ({holder}) "
@@ -53,7 +53,8 @@ def exclusive_lock(
     # Closing the file released the lock.
 
 
-def _try_lock(fd: int) -> bool:
+def try_lock(fd: int) -> bool:
+    """Take the exclusive flock of the open file ``fd`` if nobody holds it."""
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

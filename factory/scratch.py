@@ -10,14 +10,13 @@ only once its process is gone, however it died.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from .locks import exclusive_lock
+from .locks import exclusive_lock, try_lock
 from .workspace import Workspace
 
 # Held while sweeping and while a new tree is made and locked, so a sweep never sees a
@@ -81,9 +80,7 @@ def _try_lock(tree: Path) -> int | None:
         fd = os.open(tree, os.O_RDONLY | os.O_DIRECTORY)  # not inherited by commands
     except OSError:
         return None  # removed meanwhile
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        return None
-    return fd
+    if try_lock(fd):
+        return fd
+    os.close(fd)
+    return None

@@ -136,9 +136,7 @@ def _generate(
 
     out = options.out
     stored = WheelStore(out)
-    known = cast(
-        "frozenset[NormalizedName]", frozenset(manifest.projects.without(NO_WHEELS_DIGEST))
-    )
+    known = cast("set[NormalizedName]", manifest.projects.without(NO_WHEELS_DIGEST))
     wheelhouse = scan_wheelhouse(options.wheelhouse, stored, known, manifest.catalog)
     # A project whose every wheel was removed on purpose keeps its pages, saying why.
     names = sorted(wheelhouse.names | wheelhouse.removed.keys())
@@ -160,12 +158,12 @@ def _generate(
         | logged_projects(options.logs)
     )
 
+    present = set(names)
     if changed_everything:
         candidates = names
     else:
         # Every other project is as the manifest has it: its wheels are the ones the last
         # run found, and it had and has no other input.
-        present = set(names)
         maybe = (
             wheelhouse.changed.keys()
             | with_others
@@ -204,7 +202,7 @@ def _generate(
             or name in interrupted.projects
         ):
             jobs.append(_Job(name, yanks, tracks, facts, wheels_digest, others))
-    removed = sorted(manifest.projects.names() - set(names))
+    removed = sorted(manifest.projects.names() - present)
     links = _links(options)
     retired: dict[str, str] = {
         name: loaded.recipe.retired.since

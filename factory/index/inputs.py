@@ -10,6 +10,7 @@ import json
 import os
 import time
 from collections.abc import Collection, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -99,7 +100,7 @@ class Wheelhouse:
 def scan_wheelhouse(
     wheelhouse: Path,
     stored: WheelStore | None = None,
-    known: frozenset[NormalizedName] = frozenset(),
+    known: AbstractSet[NormalizedName] = frozenset(),
     catalog: CatalogPosition | None = None,
 ) -> Wheelhouse:
     """Every wheel of the wheelhouse, grouped by normalized project name (from the file

@@ -457,7 +457,7 @@ def _write_manifest(out: Path, manifest: Manifest) -> None:
         "links": dict(manifest.links),
         "catalog": manifest.catalog,
     }
-    lines = "".join(f"{line}\n" for line in manifest.projects.lines())
+    lines = "\n".join([*manifest.projects.lines(), ""])  # each line then a newline
     write_atomically(out / layout.MANIFEST, _dump(header) + lines.encode())
 
 
