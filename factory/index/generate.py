@@ -238,14 +238,13 @@ def _generate(
     wheel_changes: dict[str, Wheels] = {name: w for name, w in wheelhouse.changed.items()}
     wheel_changes.update(dict.fromkeys(removed, NO_WHEELS))  # their pages go: so do their lists
     shards = stored.updated(wheel_changes)
-    rows = projects.rows()
     changes = commit(
         out,
         manifest,
         journal,
         rendered,
         projects,
-        render_root(rows, projects.files, retired),
+        render_root(projects.rows(), projects.files, retired),
         links,
         shards,
         settings_digest,
@@ -323,14 +322,11 @@ def _render_part(
 def _root_unchanged(manifest: Manifest, retired: Mapping[str, str]) -> bool:
     """Whether the root pages, rendered from the manifest's rows, are the published ones
     (the retired recipes they list come from the recipes, not from any project's pages)."""
-    import hashlib
-
     from .render import render_root
+    from .writer import root_published
 
-    root = render_root(manifest.projects.rows(), manifest.projects.files, retired)
-    return all(
-        manifest.files.get(path) == hashlib.sha256(data).hexdigest() for path, data in root.items()
-    ) and set(root) == set(manifest.files)
+    projects = manifest.projects
+    return root_published(manifest, render_root(projects.rows(), projects.files, retired))
 
 
 def _links(options: IndexOptions) -> dict[str, str]:

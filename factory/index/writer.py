@@ -213,6 +213,14 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def root_published(manifest: Manifest, root: Mapping[str, bytes]) -> bool:
+    """Whether ``root`` is exactly the root pages the manifest says are published."""
+    files = manifest.files
+    return root.keys() == files.keys() and all(
+        files[path] == _sha256(data) for path, data in root.items()
+    )
+
+
 def _published_pages(state: ProjectState | None, name: str) -> tuple[str, ...]:
     return layout.project_pages(name) if state is not None and state.published else ()
 
