@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import random
+import subprocess
+import sys
 from dataclasses import replace
 
 import pytest
@@ -194,6 +197,12 @@ def test_base_url_links_wheels_where_they_are_hosted() -> None:
     assert f'href="https://example.invalid/releases/download/wheels/{DEMO}#sha256=' in page
     # "+" in a URL path is a literal plus for pip, but quoted it cannot be misread.
     assert 'href="https://example.invalid/releases/download/wheels/demo-1.0%2Brv1-py3' in page
+    # The JSON page and the human page quote that name too, and only that one.
+    files = json.loads(simple_project_json(item, settings))["files"]
+    assert [f["url"].rpartition("/")[2] for f in files] == [local.replace("+", "%2B"), DEMO]
+    human = render_project(item, settings)["projects/demo.html"].decode()
+    assert f'href="https://example.invalid/releases/download/wheels/{DEMO}"' in human
+    assert 'href="https://example.invalid/releases/download/wheels/demo-1.0%2Brv1-py3' in human
 
 
 def test_upload_time_is_the_build_start_in_utc() -> None:
@@ -243,6 +252,38 @@ def test_rendering_is_deterministic_whatever_the_input_order() -> None:
         "projects/demo.html",
         "projects/other.html",
     }
+
+
+# One project whose two releases are equal versions spelled apart (1.0 and 1.0.0: a
+# pure-Python wheel and a compiled one), rendered in a fresh interpreter: its pages
+# print as JSON. Seeds 0 and 2 iterate a set of those two texts in opposite orders.
+_EQUAL_VERSIONS_SCRIPT = """
+import json, sys
+from factory.index.model import WheelInput, assemble_project, summarize
+from factory.index.render import landing_row, render_project
+from factory.index.settings import IndexSettings
+files = ["x-1.0-py3-none-any.whl", "x-1.0.0-cp311-cp311-linux_riscv64.whl"]
+wheels = [WheelInput(f, "x", "a" * 64, 1, "b" * 64) for f in files]
+project = assemble_project("x", wheels, IndexSettings())
+pages = {p: d.decode() for p, d in render_project(project, IndexSettings()).items()}
+json.dump([pages, landing_row(summarize(project))], sys.stdout)
+"""
+
+
+@pytest.mark.integration
+def test_equal_versions_spelled_apart_render_the_same_under_every_hash_seed() -> None:
+    renders = []
+    for seed in ("0", "2", "5"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        result = subprocess.run(
+            [sys.executable, "-c", _EQUAL_VERSIONS_SCRIPT],
+            env=env, capture_output=True, text=True, check=True, timeout=60,
+        )  # fmt: skip
+        renders.append(json.loads(result.stdout))
+    assert renders[0] == renders[1] == renders[2]
+    pages, row = renders[0]
+    assert json.loads(pages["simple/x/index.json"])["versions"] == ["1.0", "1.0.0"]
+    assert "<td>1.0.0</td>" in row  # the latest: the last of the equal ones
 
 
 def test_human_pages_link_records_logs_and_escape_everything() -> None:

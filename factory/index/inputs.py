@@ -85,7 +85,7 @@ class Wheelhouse:
     def catalog_lines(self, project: NormalizedName) -> list[tuple[str, str]]:
         """Every wheel of the project with its catalog line (read now if not yet)."""
         wheels = self.wheels(project).offsets_by_name()
-        if all(wheel in self.lines for wheel in wheels):
+        if wheels.keys() <= self.lines.keys():
             return [(wheel, self.lines[wheel][1]) for wheel in wheels]
         path = self.path / CATALOG_FILE
         with open(path, "rb") as handle:

@@ -119,8 +119,9 @@ class IndexedProject:
 
     @functools.cached_property
     def versions(self) -> tuple[str, ...]:
-        """PEP 700: every version with a file, oldest first."""
-        return tuple(sorted({f.version for f in self.files}, key=parse_version))
+        """PEP 700: every version with a file, oldest first (equal versions spelled
+        apart, 1.0 and 1.0.0, in text order: the same files give the same pages)."""
+        return tuple(sorted(sorted({f.version for f in self.files}), key=parse_version))
 
 
 @dataclass(frozen=True)
@@ -369,7 +370,8 @@ def _latest_failure(files: Sequence[IndexedFile], builds: Iterable[Build]) -> Bu
 def latest_version(project: IndexedProject) -> str:
     """The highest version that is not entirely yanked (else the highest)."""
     live = {f.version for f in project.files if f.yanked is None}
-    return max(live or {f.version for f in project.files}, key=parse_version)
+    versions = project.versions  # sorted already, for the pages: no comparisons again
+    return next((version for version in reversed(versions) if version in live), versions[-1])
 
 
 def summarize(project: IndexedProject) -> ProjectSummary:

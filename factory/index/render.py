@@ -99,8 +99,10 @@ def simple_project_html(project: IndexedProject, settings: IndexSettings) -> byt
         _head(f"Links for {project.name}", project.tracks),
         f"<h1>Links for {project.name}</h1>\n",
     ]
+    plain = _plain_names(project)
     for file in project.files:
-        text, href = _link(files_url, file.filename)
+        filename = file.filename
+        text, href = (filename, files_url + filename) if plain else _link(files_url, filename)
         if file.url is not None:  # hosted elsewhere (a release asset)
             href = escape(file.url)
         requires = file.requires_python
@@ -121,6 +123,12 @@ def simple_project_html(project: IndexedProject, settings: IndexSettings) -> byt
 # Wheel file names, versions and hashes hardly ever hold a character that HTML, JSON or
 # a URL would escape: the escapers run only for those that do (100,000 times over).
 _PLAIN = re.compile(r"[A-Za-z0-9._-]*")
+
+
+def _plain_names(project: IndexedProject) -> bool:
+    """Whether no file name of the project needs escaping anywhere (one check per
+    project: its names joined are plain exactly when each one is)."""
+    return _PLAIN.fullmatch("".join([file.filename for file in project.files])) is not None
 
 
 def _link(files_url: str, filename: str) -> tuple[str, str]:
@@ -160,7 +168,8 @@ def simple_project_json(project: IndexedProject, settings: IndexSettings) -> byt
     files_url = layout.files_url(settings.base_url, f"simple/{project.name}")
     tracks = f',"tracks":[{",".join(map(_quote, project.tracks))}]' if project.tracks else ""
     quoted_url = _quote(files_url)[1:-1]  # escaped once: file names rarely need it
-    files = ",".join(_json_file(f, files_url, quoted_url) for f in project.files)
+    plain = _plain_names(project)
+    files = ",".join([_json_file(f, files_url, quoted_url, plain) for f in project.files])
     versions = ",".join(map(_quote, project.versions))
     return (
         f'{{"files":[{files}],"meta":{{"api-version":"{API_VERSION}"{tracks}}},'
@@ -168,9 +177,9 @@ def simple_project_json(project: IndexedProject, settings: IndexSettings) -> byt
     ).encode()
 
 
-def _json_file(file: IndexedFile, files_url: str, quoted_url: str) -> str:
+def _json_file(file: IndexedFile, files_url: str, quoted_url: str, plain: bool) -> str:
     filename = file.filename
-    if _PLAIN.fullmatch(filename):
+    if plain:
         name, url = f'"{filename}"', f'"{quoted_url}{filename}"'
     else:
         name, url = _quote(filename), _quote(files_url + quote(filename))
@@ -305,8 +314,10 @@ def project_page(project: IndexedProject, settings: IndexSettings) -> bytes:
     rank = {version: number for number, version in enumerate(project.versions)}
     newest_first = sorted(project.files, key=lambda f: (rank[f.version], f.filename), reverse=True)
     files_url = escape(layout.files_url(settings.base_url, here))
+    plain = _plain_names(project)
     for file in newest_first:
-        text, in_files = _link(files_url, file.filename)
+        filename = file.filename
+        text, in_files = (filename, files_url + filename) if plain else _link(files_url, filename)
         href = in_files if file.url is None else escape(file.url)
         yanked = ""
         if file.yanked is not None:
