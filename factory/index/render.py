@@ -132,9 +132,8 @@ def _plain_names(project: IndexedProject) -> bool:
 
 
 def _link(files_url: str, filename: str) -> tuple[str, str]:
-    """A wheelhouse file's link text and href in HTML (``files_url`` already escaped)."""
-    if _PLAIN.fullmatch(filename):
-        return filename, files_url + filename
+    """A wheelhouse file's link text and href in HTML (``files_url`` already escaped),
+    for a project whose names are not all plain (a plain one comes out unchanged)."""
     return escape(filename), files_url + quote(filename)  # quote() leaves nothing to escape
 
 
