@@ -101,8 +101,7 @@ def simple_project_html(project: IndexedProject, settings: IndexSettings) -> byt
     ]
     plain = _plain_names(project)
     for file in project.files:
-        filename = file.filename
-        text, href = (filename, files_url + filename) if plain else _link(files_url, filename)
+        text, href = _link(files_url, file.filename, plain)
         if file.url is not None:  # hosted elsewhere (a release asset)
             href = escape(file.url)
         requires = file.requires_python
@@ -131,9 +130,11 @@ def _plain_names(project: IndexedProject) -> bool:
     return _PLAIN.fullmatch("".join([file.filename for file in project.files])) is not None
 
 
-def _link(files_url: str, filename: str) -> tuple[str, str]:
-    """A wheelhouse file's link text and href in HTML (``files_url`` already escaped),
-    for a project whose names are not all plain (a plain one comes out unchanged)."""
+def _link(files_url: str, filename: str, plain: bool) -> tuple[str, str]:
+    """A wheelhouse file's link text and href in HTML (``files_url`` already escaped);
+    ``plain``: no name of its project needs escaping (``_plain_names``)."""
+    if plain:
+        return filename, files_url + filename
     return escape(filename), files_url + quote(filename)  # quote() leaves nothing to escape
 
 
@@ -315,8 +316,7 @@ def project_page(project: IndexedProject, settings: IndexSettings) -> bytes:
     files_url = escape(layout.files_url(settings.base_url, here))
     plain = _plain_names(project)
     for file in newest_first:
-        filename = file.filename
-        text, in_files = (filename, files_url + filename) if plain else _link(files_url, filename)
+        text, in_files = _link(files_url, file.filename, plain)
         href = in_files if file.url is None else escape(file.url)
         yanked = ""
         if file.yanked is not None:
